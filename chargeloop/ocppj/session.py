@@ -321,7 +321,7 @@ class OcppSession:
                   leniencies: tuple[str, ...], fingerprint: str) -> None:
         try:
             result = self._invoke(route, call.message_id, call.action, payload, leniencies)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every handler fault becomes a CALLERROR
             await self._handler_failed(call, exc)
             return
         if inspect.isawaitable(result):
@@ -342,7 +342,7 @@ class OcppSession:
         except asyncio.CancelledError:
             self._incoming.discard(call.message_id)
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every handler fault becomes a CALLERROR
             await self._handler_failed(call, exc)
             return
         await self._answer(call, result, fingerprint)

@@ -1,0 +1,153 @@
+"""The ``chargeloop`` command line.
+
+Only this module knows every package; each subcommand imports its package lazily, so
+``chargeloop --help`` stays fast and a missing optional part breaks only its own command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from chargeloop import __version__
+
+console = Console()
+err_console = Console(stderr=True)
+
+NOT_LANDED_EXIT = 2
+
+app = typer.Typer(
+    name="chargeloop",
+    help="Hardware-in-the-loop test and simulation harness for EV charging (OCPP 1.6J, 2.0.1, "
+    "2.1).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"chargeloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Print the version and exit.")]
+    = False,
+) -> None:
+    """chargeloop: simulate, load-test and check OCPP charging networks."""
+
+
+# -- groups whose feature has not landed yet ---------------------------------------------------
+
+_PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
+    "run": ("Run a scenario or a folder of scenarios (simulator).", "the simulator", 4, {}),
+    "csms": ("The reference CSMS: serve, migrate, tokens.", "the reference CSMS", 3, {
+        "serve": "Start the reference CSMS (OCPP, REST API, event stream).",
+        "migrate": "Apply the database schema migrations.",
+        "token": "Create API tokens with a role.",
+    }),
+    "conformance": ("OCTT-named conformance suites: CSMS or station under test.",
+                    "the conformance suites", 6, {
+        "csms": "Check a CSMS: chargeloop plays the charging stations.",
+        "station": "Check a charging station: chargeloop plays the CSMS.",
+    }),
+    "load": ("locust load tests against a CSMS.", "the load tests", 8, {
+        "run": "Run a headless load test with thresholds.",
+        "ui": "Start the locust web UI.",
+    }),
+    "hil": ("Hardware in the loop: Modbus meters, bench runs.", "hardware in the loop", 9, {
+        "meter": "Emulate a Modbus energy meter over TCP or serial.",
+        "run": "Run a bench file with real and simulated devices.",
+    }),
+    "report": ("Render a run folder as an HTML report.", "reports", 10, {}),
+}
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _planned_command(command: str, feature: str, issue: int,
+                     summary: str) -> Callable[[typer.Context], None]:
+    def planned(ctx: typer.Context) -> None:
+        err_console.print(
+            f"[bold yellow]chargeloop {command}[/] is not available yet: {feature} arrives "
+            f"with issue {issue}. See the README's roadmap.")
+        raise typer.Exit(NOT_LANDED_EXIT)
+
+    planned.__doc__ = f"{summary} [not available yet: issue {issue}]"
+    return planned
+
+
+for _name, (_summary, _feature, _issue, _subcommands) in _PLANNED.items():
+    if not _subcommands:
+        app.command(_name, context_settings=_PASS_THROUGH)(
+            _planned_command(_name, _feature, _issue, _summary))
+        continue
+    _group = typer.Typer(help=f"{_summary} [not available yet: issue {_issue}]",
+                         no_args_is_help=True)
+    for _sub, _sub_summary in _subcommands.items():
+        _group.command(_sub, context_settings=_PASS_THROUGH)(
+            _planned_command(f"{_name} {_sub}", _feature, _issue, _sub_summary))
+    app.add_typer(_group, name=_name)
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+demo_app = typer.Typer(help="Demonstrations that need nothing but this package.",
+                       no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("protocol")
+def demo_protocol(
+    version: Annotated[list[str] | None, typer.Option(
+        "--version", "-v",
+        help="OCPP version(s) to run: 1.6, 2.0.1, 2.1. Repeat for several; default 1.6 and "
+             "2.0.1.")] = None,
+    trace_file: Annotated[Path | None, typer.Option(
+        help="Also append every frame as JSON lines to this file.")] = None,
+) -> None:
+    """Start a loopback CSMS and station and exchange boot, heartbeat, authorize, start, meter
+    values and stop, printing the OCPP trace."""
+    from chargeloop.demo import run_protocol_demo
+    from chargeloop.ocppj import JsonlTraceWriter, OcppVersion, TraceRecord
+
+    try:
+        versions = [OcppVersion.parse(v) for v in (version or ["1.6", "2.0.1"])]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--version") from exc
+    writer = JsonlTraceWriter(trace_file) if trace_file else None
+
+    def show(record: TraceRecord) -> None:
+        arrow = "[cyan]station -> CSMS[/]" if record.direction == "out" else \
+            "[magenta]CSMS -> station[/]"
+        note = "" if record.outcome == "ok" else f" [red]{escape(record.outcome)}[/]"
+        console.print(f"  {arrow} {escape(record.raw)}{note}", soft_wrap=True)
+        if writer is not None:
+            writer(record)
+
+    failed = False
+    try:
+        for selected in versions:
+            console.rule(f"OCPP {selected.short}")
+            try:
+                asyncio.run(run_protocol_demo(selected, show))
+            except Exception as exc:  # noqa: BLE001 - report, then fail the command
+                failed = True
+                err_console.print(f"[bold red]OCPP {selected.short} demo failed:[/] "
+                                  f"{escape(str(exc))}")
+            else:
+                console.print(f"[green]OCPP {selected.short}: session completed[/]")
+    finally:
+        if writer is not None:
+            writer.close()
+    if failed:
+        raise typer.Exit(1)
