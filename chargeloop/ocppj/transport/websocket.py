@@ -19,6 +19,7 @@ import binascii
 import inspect
 import logging
 import ssl
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -136,7 +137,8 @@ class OcppServer:
 
     @property
     def url(self) -> str:
-        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}/ocpp"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
+        return f"{'wss' if self.tls else 'ws'}://{host}:{self.port}/ocpp"
 
     def close(self) -> None:
         self.server.close()
@@ -175,8 +177,14 @@ async def serve_ocpp(
     HTTP 404 for stations it does not know. With mutual TLS (profile 3) and
     ``require_certificate_identity``, the client certificate's CN must be the identity.
     """
+    if require_certificate_identity and ssl_context is None:
+        raise ValueError("require_certificate_identity needs an ssl_context that asks for client "
+                         "certificates (security profile 3)")
     preference = [v.value for v in versions]
-    pending: dict[int, ConnectionInfo] = {}
+    # Weak keys: a request can pass process_request and still fail the upgrade (a plain GET,
+    # a bad key), and then the handler that would pop its entry never runs.
+    pending: weakref.WeakKeyDictionary[ServerConnection, ConnectionInfo] = (
+        weakref.WeakKeyDictionary())
 
     def select_subprotocol(connection: ServerConnection, offered: Sequence[str]) -> str | None:
         for candidate in preference:
@@ -212,14 +220,14 @@ async def serve_ocpp(
             log.warning("refused %r: client certificate CN is %r", identity, common_name)
             return connection.respond(HTTPStatus.FORBIDDEN,
                                       "client certificate does not name this station\n")
-        pending[id(connection)] = ConnectionInfo(
+        pending[connection] = ConnectionInfo(
             identity=identity, version=OcppVersion.V16, path=request.path,
             remote_address=connection.remote_address, headers=request.headers,
             basic_auth_user=user, client_certificate_cn=common_name)
         return None
 
     async def handler(connection: ServerConnection) -> None:
-        info = pending.pop(id(connection))
+        info = pending.pop(connection)
         if connection.subprotocol is None:
             offered = connection.request.headers.get("Sec-WebSocket-Protocol", "(none)")
             reason = f"no common OCPP version: offered {offered}; supported {','.join(preference)}"
@@ -293,6 +301,9 @@ async def connect_ocpp(
         raise HandshakeRefused(f"{url}: HTTP {status} {body}".strip(), status) from exc
     except InvalidHandshake as exc:
         raise HandshakeRefused(f"{url}: {exc}") from exc
+    except ssl.SSLError as exc:
+        # A TLS failure is the server (or we) refusing the handshake: one error type for callers.
+        raise HandshakeRefused(f"{url}: TLS handshake failed: {exc}") from exc
     if connection.subprotocol is None:
         await connection.close(NO_SUBPROTOCOL_CLOSE, "no OCPP subprotocol agreed")
         raise HandshakeRefused(f"{url}: the server accepted none of {', '.join(offered)}")
