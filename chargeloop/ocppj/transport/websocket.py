@@ -15,16 +15,13 @@ What OCPP-J adds to plain WebSockets, and this module does:
 from __future__ import annotations
 
 import base64
-import binascii
-import inspect
 import logging
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -33,15 +30,22 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.http11 import Request, Response
 
 from chargeloop.ocppj.transport.base import TransportClosed
+from chargeloop.ocppj.transport.handshake import (
+    NO_SUBPROTOCOL_CLOSE,
+    Admitted,
+    HandshakePolicy,
+    IdentityCheck,
+    PasswordCheck,
+    Refused,
+    common_name,
+    identity_from_path,
+    no_version_reason,
+)
 from chargeloop.ocppj.versions import ALL_VERSIONS, OcppVersion
 
 log = logging.getLogger("chargeloop.ocppj.websocket")
 
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
-NO_SUBPROTOCOL_CLOSE = 1002  # protocol error
-
-PasswordCheck = Callable[[str, str], bool | Awaitable[bool]]
-IdentityCheck = Callable[[str], bool | Awaitable[bool]]
 
 
 class WebSocketTransport:
@@ -91,39 +95,9 @@ class ConnectionInfo:
 OnConnect = Callable[[WebSocketTransport, ConnectionInfo], Awaitable[None]]
 
 
-def identity_from_path(path: str) -> str:
-    """The station identity: the last non-empty path segment, percent-decoded."""
-    segments = [s for s in urlsplit(path).path.split("/") if s]
-    return unquote(segments[-1]) if segments else ""
-
-
-def basic_credentials(headers: Headers) -> tuple[str, str] | None:
-    """(user, password) from an ``Authorization: Basic`` header, or None if absent or broken."""
-    value = headers.get("Authorization")
-    if not value or value[:6].lower() != "basic ":
-        return None
-    try:
-        decoded = base64.b64decode(value[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, sep, password = decoded.partition(":")
-    return (user, password) if sep else None
-
-
 def _peer_common_name(connection: ServerConnection) -> str | None:
     ssl_object = connection.transport.get_extra_info("ssl_object")
-    certificate = ssl_object.getpeercert() if ssl_object is not None else None
-    if not certificate:
-        return None
-    for rdn in certificate.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return value
-    return None
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+    return common_name(ssl_object.getpeercert() if ssl_object is not None else None)
 
 
 @dataclass
@@ -180,68 +154,45 @@ async def serve_ocpp(
     if require_certificate_identity and ssl_context is None:
         raise ValueError("require_certificate_identity needs an ssl_context that asks for client "
                          "certificates (security profile 3)")
-    preference = [v.value for v in versions]
+    policy = HandshakePolicy(tuple(versions), check_password, known_identity,
+                             require_certificate_identity)
     # Weak keys: a request can pass process_request and still fail the upgrade (a plain GET,
     # a bad key), and then the handler that would pop its entry never runs.
-    pending: weakref.WeakKeyDictionary[ServerConnection, ConnectionInfo] = (
+    admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[Admitted, Request]] = (
         weakref.WeakKeyDictionary())
 
     def select_subprotocol(connection: ServerConnection, offered: Sequence[str]) -> str | None:
-        for candidate in preference:
-            if candidate in offered:
-                return candidate
-        return None  # OCPP-J: finish the handshake without the header, then close
+        version = policy.select_version(offered)
+        return version.value if version else None  # OCPP-J: no header, then close
 
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        identity = identity_from_path(request.path)
-        if not identity:
-            return connection.respond(HTTPStatus.NOT_FOUND, "no station identity in the path\n")
-        if known_identity is not None and not await _maybe_await(known_identity(identity)):
-            log.info("refused unknown station %r", identity)
-            return connection.respond(HTTPStatus.NOT_FOUND, f"unknown station {identity}\n")
-        user = None
-        if check_password is not None:
-            credentials = basic_credentials(request.headers)
-            refusal = None
-            if credentials is None:
-                refusal = "HTTP Basic authentication required"
-            elif credentials[0] != identity:
-                refusal = "Basic auth username must be the station identity"
-            elif not await _maybe_await(check_password(identity, credentials[1])):
-                refusal = "wrong password"
-            if refusal is not None:
-                log.warning("refused %r at the handshake: %s", identity, refusal)
-                response = connection.respond(HTTPStatus.UNAUTHORIZED, refusal + "\n")
-                response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
-                return response
-            user = credentials[0]
-        common_name = _peer_common_name(connection) if ssl_context is not None else None
-        if require_certificate_identity and common_name != identity:
-            log.warning("refused %r: client certificate CN is %r", identity, common_name)
-            return connection.respond(HTTPStatus.FORBIDDEN,
-                                      "client certificate does not name this station\n")
-        pending[connection] = ConnectionInfo(
-            identity=identity, version=OcppVersion.V16, path=request.path,
-            remote_address=connection.remote_address, headers=request.headers,
-            basic_auth_user=user, client_certificate_cn=common_name)
+        cn = _peer_common_name(connection) if ssl_context is not None else None
+        verdict = await policy.admit(request.path, request.headers, cn)
+        if isinstance(verdict, Refused):
+            response = connection.respond(verdict.status, verdict.reason + "\n")
+            for name, value in verdict.headers:
+                response.headers[name] = value
+            return response
+        admitted[connection] = (verdict, request)
         return None
 
     async def handler(connection: ServerConnection) -> None:
-        info = pending.pop(connection)
+        verdict, request = admitted.pop(connection)
         if connection.subprotocol is None:
-            offered = connection.request.headers.get("Sec-WebSocket-Protocol", "(none)")
-            reason = f"no common OCPP version: offered {offered}; supported {','.join(preference)}"
-            log.warning("%s: %s", info.identity, reason)
-            await connection.close(NO_SUBPROTOCOL_CLOSE, reason[:120])
+            reason = no_version_reason(request.headers.get("Sec-WebSocket-Protocol"), policy)
+            log.warning("%s: %s", verdict.identity, reason)
+            await connection.close(NO_SUBPROTOCOL_CLOSE, reason)
             return
-        info = ConnectionInfo(info.identity, OcppVersion(connection.subprotocol), info.path,
-                              info.remote_address, info.headers, info.basic_auth_user,
-                              info.client_certificate_cn)
+        info = ConnectionInfo(
+            identity=verdict.identity, version=OcppVersion(connection.subprotocol),
+            path=request.path, remote_address=connection.remote_address,
+            headers=request.headers, basic_auth_user=verdict.basic_auth_user,
+            client_certificate_cn=verdict.client_certificate_cn)
         await on_connect(WebSocketTransport(connection), info)
 
     server = await serve(
         handler, host, port,
-        subprotocols=preference,  # type: ignore[arg-type]
+        subprotocols=policy.subprotocols,  # type: ignore[arg-type]
         select_subprotocol=select_subprotocol,  # type: ignore[arg-type]
         process_request=process_request,
         compression="deflate" if accept_compression else None,
