@@ -127,10 +127,28 @@ def _decode_json(raw: str | bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        # orjson refuses integers beyond 64 bits, which are still valid JSON.
+        # orjson refuses some valid JSON (integers beyond 64 bits in older releases, numbers
+        # that overflow a double), so ask the standard library before giving up.
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8")
-        return json.loads(raw, parse_constant=_reject_constant)
+        data = json.loads(raw, parse_constant=_reject_constant)
+        # The standard library also accepts lone surrogates ("\ud800"), which are no Unicode
+        # text: nothing decoded from them could be validated or sent back out.
+        _reject_surrogates(data)
+        return data
+
+
+def _reject_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
 
 
 def _reject_constant(name: str) -> Any:
@@ -228,6 +246,16 @@ def peek_message_id(raw: str | bytes, limit: int = 128) -> str:
         candidate = parts[1].strip()
         if len(candidate) >= 2 and candidate[0] == candidate[-1] == '"':
             candidate = candidate[1:-1]
-            if valid_message_id(candidate) and "\\" not in candidate:
+            if (valid_message_id(candidate) and "\\" not in candidate
+                    and _is_text(candidate)):
                 return candidate
     return UNREADABLE_ID
+
+
+def _is_text(value: str) -> bool:
+    """No lone surrogates: the id can go back out in a CALLERROR."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -12,8 +12,10 @@ sent as strings) and returns a note per repair, so the trace shows every lenienc
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -57,7 +59,18 @@ def _kind_of(keyword: str) -> ErrorKind:
 def _schema_name(version: OcppVersion, action: str, direction: Direction) -> str:
     if direction is Direction.RESPONSE:
         return f"{action}Response"
-    return action if version is OcppVersion.V16 else f"{action}Request"
+    if version is OcppVersion.V16 or action in _send_only(version):
+        return action
+    return f"{action}Request"
+
+
+@cache
+def _send_only(version: OcppVersion) -> frozenset[str]:
+    """2.1 names its SEND-only messages without a suffix (``NotifyPeriodicEventStream.json``)."""
+    if version is OcppVersion.V16:
+        return frozenset()
+    return frozenset(n for n in _schema_files(version)
+                     if not n.endswith(("Request", "Response")))
 
 
 @cache
@@ -73,7 +86,8 @@ def known_actions(version: OcppVersion) -> frozenset[str]:
     names = _schema_files(version)
     if version is OcppVersion.V16:
         return frozenset(n for n in names if not n.endswith("Response"))
-    return frozenset(n.removesuffix("Request") for n in names if n.endswith("Request"))
+    return frozenset(n.removesuffix("Request") for n in names if n.endswith("Request")
+                     ) | _send_only(version)
 
 
 @cache
@@ -126,16 +140,28 @@ def _repair(payload: dict[str, Any], error: Any) -> str | None:
                 parent[key] = option
                 return f"enum value {value!r} read as {option!r} at {_path_text(path)}"
     if keyword == "format" and isinstance(value, str) and _NAIVE_DATETIME.match(value):
-        parent[key] = value + "Z"
+        # RFC 3339 wants seconds: "12:00" becomes "12:00:00Z".
+        parent[key] = value + ("Z" if value.count(":") == 2 else ":00Z")
         return f"timestamp {value!r} without a zone read as UTC at {_path_text(path)}"
     if keyword == "type" and isinstance(value, str) and _NUMBER.match(value.strip()):
-        types = set(error.kind.types)
-        number = float(value) if not {"integer"} >= types else int(float(value))
-        if "integer" in types and number == int(number):
-            number = int(number)
+        number = _as_number(value.strip(), set(error.kind.types))
+        if number is None:
+            return None
         parent[key] = number
         return f"number sent as string {value!r} read as {number!r} at {_path_text(path)}"
     return None
+
+
+def _as_number(text: str, types: set[str]) -> int | float | None:
+    """The number ``text`` spells, as a type the schema allows; None if that would change it."""
+    exact = Decimal(text)
+    if not exact.is_finite() or not math.isfinite(float(exact)):
+        return None
+    if exact == exact.to_integral_value() and "integer" in types:
+        return int(exact)
+    if "number" in types:
+        return float(exact)
+    return None  # a fraction where only an integer fits: no notation slip, a wrong value
 
 
 def validate(version: OcppVersion, action: str, direction: Direction, payload: dict[str, Any],

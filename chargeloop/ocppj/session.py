@@ -231,7 +231,7 @@ class OcppSession:
         return ValidationMode.OFF if off else ValidationMode.STRICT
 
     async def _receive(self, raw: str | bytes) -> None:
-        if self.max_message_bytes is not None and len(raw) > self.max_message_bytes:
+        if self.max_message_bytes is not None and _size(raw) > self.max_message_bytes:
             await self._oversize(raw)
             return
         frame = parse_frame(raw, self.version)
@@ -252,7 +252,7 @@ class OcppSession:
 
     async def _oversize(self, raw: str | bytes) -> None:
         message_id = peek_message_id(raw)
-        reason = f"frame of {len(raw)} bytes exceeds the limit of {self.max_message_bytes}"
+        reason = f"frame of {_size(raw)} bytes exceeds the limit of {self.max_message_bytes}"
         log.warning("%s: %s", self.identity, reason)
         self._record_in(_show(raw[:256]), None, None, f"malformed: {reason}")
         if raw[:8].lstrip("[ \t\r\n" if isinstance(raw, str) else b"[ \t\r\n")[:1] in ("2", b"2"):
@@ -353,12 +353,14 @@ class OcppSession:
             payload = typed.to_payload({} if result is None else result)
             payload = validate(self.version, action, Direction.RESPONSE, payload,
                                self._own_mode).payload
-        except (PayloadInvalid, TypeError) as exc:
+            text = CallResult(mid, payload).encode()
+        except (PayloadInvalid, TypeError, ValueError) as exc:
+            # A schema error, or a value JSON cannot carry (the validator and the encoder
+            # refuse those with ValueError and TypeError): the handler's fault, not the peer's.
             log.error("%s: our own answer to %s is invalid: %s", self.identity, action, exc)
             self._incoming.discard(mid)
             await self._reply_error(mid, ErrorKind.INTERNAL_ERROR, f"invalid answer to {action}")
             return
-        text = CallResult(mid, payload).encode()
         self._answers[mid] = (fingerprint, text)
         if len(self._answers) > self._answer_cache_size:
             self._answers.popitem(last=False)
@@ -484,7 +486,22 @@ class OcppSession:
 def _show(raw: str | bytes) -> str:
     if isinstance(raw, bytes):
         return raw.decode("utf-8", errors="backslashreplace")
+    if not raw.isascii():
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates (only an in-process peer can send them) would break every JSON
+            # trace writer: show them escaped, like the bytes of a binary frame.
+            return raw.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return raw
+
+
+def _size(raw: str | bytes) -> int:
+    """The frame's size in bytes as it travelled (UTF-8 for text frames)."""
+    if isinstance(raw, bytes):
+        return len(raw)
+    # ASCII text has one byte per character: encode only when that is not so.
+    return len(raw) if raw.isascii() else len(raw.encode("utf-8", errors="surrogatepass"))
 
 
 def _fingerprint(raw: str | bytes) -> str:
