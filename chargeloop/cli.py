@@ -50,11 +50,6 @@ def main(
 
 _PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
     "run": ("Run a scenario or a folder of scenarios (simulator).", "the simulator", 4, {}),
-    "csms": ("The reference CSMS: serve, migrate, tokens.", "the reference CSMS", 3, {
-        "serve": "Start the reference CSMS (OCPP, REST API, event stream).",
-        "migrate": "Apply the database schema migrations.",
-        "token": "Create API tokens with a role.",
-    }),
     "conformance": ("OCTT-named conformance suites: CSMS or station under test.",
                     "the conformance suites", 6, {
         "csms": "Check a CSMS: chargeloop plays the charging stations.",
@@ -97,6 +92,16 @@ for _name, (_summary, _feature, _issue, _subcommands) in _PLANNED.items():
         _group.command(_sub, context_settings=_PASS_THROUGH)(
             _planned_command(f"{_name} {_sub}", _feature, _issue, _sub_summary))
     app.add_typer(_group, name=_name)
+
+
+def _add_lazy_group(name: str, module: str) -> None:
+    """Attach a sub-application whose module is imported only when the group is used."""
+    import importlib
+
+    app.add_typer(importlib.import_module(module).app, name=name)
+
+
+_add_lazy_group("csms", "chargeloop.cli_csms")
 
 
 # -- demo ----------------------------------------------------------------------------------------

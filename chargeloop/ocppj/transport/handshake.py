@@ -21,7 +21,8 @@ from chargeloop.ocppj.versions import ALL_VERSIONS, OcppVersion
 
 log = logging.getLogger("chargeloop.ocppj.handshake")
 
-PasswordCheck = Callable[[str, str], bool | Awaitable[bool]]
+# (identity, password or None when no Basic auth was sent) -> allowed?
+PasswordCheck = Callable[[str, str | None], bool | Awaitable[bool]]
 IdentityCheck = Callable[[str], bool | Awaitable[bool]]
 
 NO_SUBPROTOCOL_CLOSE = 1002  # protocol error: no OCPP version in common
@@ -66,7 +67,8 @@ async def _maybe_await(value: Any) -> Any:
 @dataclass(frozen=True)
 class HandshakePolicy:
     """``versions`` in order of preference; ``check_password(identity, password)`` turns on
-    HTTP Basic auth; ``known_identity`` answers 404 for unknown stations; with
+    HTTP Basic auth (it gets ``None`` when the station sent none, so a policy can let stations
+    without a password in); ``known_identity`` answers 404 for unknown stations; with
     ``require_certificate_identity`` the client certificate's CN must be the identity."""
 
     versions: Sequence[OcppVersion] = ALL_VERSIONS
@@ -98,18 +100,18 @@ class HandshakePolicy:
         user = None
         if self.check_password is not None:
             credentials = basic_credentials(headers.get("Authorization"))
+            password = credentials[1] if credentials is not None else None
             refusal = None
-            if credentials is None:
-                refusal = "HTTP Basic authentication required"
-            elif credentials[0] != identity:
+            if credentials is not None and credentials[0] != identity:
                 refusal = "Basic auth username must be the station identity"
-            elif not await _maybe_await(self.check_password(identity, credentials[1])):
-                refusal = "wrong password"
+            elif not await _maybe_await(self.check_password(identity, password)):
+                refusal = ("HTTP Basic authentication required" if password is None
+                           else "wrong password")
             if refusal is not None:
                 log.warning("refused %r at the handshake: %s", identity, refusal)
                 return Refused(HTTPStatus.UNAUTHORIZED, refusal,
                                (("WWW-Authenticate", 'Basic realm="OCPP", charset="UTF-8"'),))
-            user = credentials[0]
+            user = credentials[0] if credentials is not None else None
         if self.require_certificate_identity and certificate_cn != identity:
             log.warning("refused %r: client certificate CN is %r", identity, certificate_cn)
             return Refused(HTTPStatus.FORBIDDEN, "client certificate does not name this station")

@@ -1,0 +1,32 @@
+"""API tokens (admin only) and the health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from csms.api.schemas import ApiTokenCreate, ApiTokenCreated
+from csms.api.security import Admin, Core
+from csms.domain.api_tokens import ApiRole
+
+router = APIRouter(prefix="/api", tags=["admin"])
+
+
+@router.get("/health", summary="Liveness, with a few numbers (no token needed)")
+async def health(core: Core) -> dict[str, object]:
+    return {"status": "ok", "connected_stations": len(core.registry),
+            "database": core.db.dialect, "group_commits": core.db.batches,
+            "writes": core.db.writes}
+
+
+@router.post("/api-tokens", response_model=ApiTokenCreated,
+             status_code=status.HTTP_201_CREATED, summary="Create an API token with a role")
+async def create_api_token(body: ApiTokenCreate, core: Core, _: Admin) -> ApiTokenCreated:
+    token = await core.api_tokens.create(body.name, ApiRole(body.role), body.subject)
+    return ApiTokenCreated(name=body.name, role=body.role, token=token)
+
+
+@router.delete("/api-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Revoke an API token")
+async def revoke_api_token(token_id: int, core: Core, _: Admin) -> None:
+    if not await core.api_tokens.revoke(token_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active API token {token_id}")

@@ -1,0 +1,59 @@
+"""The reference CSMS's settings, with the defaults an operator of a small network would want."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from chargeloop.ocppj import OcppVersion, ValidationMode
+
+DEFAULT_PORT = 8180  # clear of PostgreSQL, Redis, RabbitMQ, Mosquitto, NATS and common dev ports
+DEFAULT_DATABASE = "sqlite+aiosqlite:///chargeloop-csms.db"
+
+
+class UnknownStations(StrEnum):
+    """What happens to a station the CSMS has never seen."""
+
+    ACCEPT = "accept"  # register it and accept its boot
+    PENDING = "pending"  # register it, answer its boot Pending until an operator accepts it
+    REJECT = "reject"  # refuse the WebSocket upgrade with HTTP 404
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class CsmsConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    database_url: str = DEFAULT_DATABASE
+    # None: accept while bound to loopback, reject otherwise (like a database's protected mode).
+    unknown_stations: UnknownStations | None = None
+    versions: tuple[OcppVersion, ...] = (OcppVersion.V201, OcppVersion.V16)
+    validation: ValidationMode = ValidationMode.STRICT
+    heartbeat_interval_s: int = 300
+    # A station whose last message is older than this many heartbeat intervals is offline.
+    offline_after_heartbeats: float = 2.5
+    clock_skew_threshold_s: float = 60.0
+    # A message whose own timestamp is older than this when it arrives was queued offline.
+    late_after_s: float = 120.0
+    stuck_session_after_s: float = 900.0
+    call_timeout_s: float = 30.0
+    # Group commit: answers wait for the commit of a batch of at most this many writes.
+    max_batch: int = 256
+    admin_token_file: Path = field(default_factory=lambda: Path("chargeloop-csms-admin.token"))
+    remediation_soft_reset_after_s: float | None = None  # e.g. 600: soft reset if Faulted 10 min
+
+    @property
+    def unknown_station_policy(self) -> UnknownStations:
+        if self.unknown_stations is not None:
+            return self.unknown_stations
+        return UnknownStations.ACCEPT if is_loopback(self.host) else UnknownStations.REJECT

@@ -1,0 +1,132 @@
+"""Commands to stations: REST -> here -> the station's live session -> the answer back to the
+caller and into the audit log, with who asked."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chargeloop.ocppj import (
+    CallErrorReceived,
+    CallTimeout,
+    PayloadInvalid,
+    SessionClosed,
+)
+from chargeloop.ocppj.actions import Role, may_send
+from chargeloop.ocppj.schemas import known_actions
+from chargeloop.ocppj.versions import OcppVersion
+from csms.domain.timeutil import Clock, utcnow
+from csms.ocpp.registry import ConnectionRegistry
+from csms.storage import tables as t
+from csms.storage.database import Database
+
+log = logging.getLogger("chargeloop.csms.commands")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked: the API token's name and role (or "csms" for the CSMS's own policies)."""
+
+    name: str
+    role: str
+
+
+SYSTEM = Actor("csms", "system")
+
+
+class CommandError(Exception):
+    """A command that could not be answered; ``outcome`` is the audit log's word for it."""
+
+    def __init__(self, outcome: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.details = details or {}
+
+
+class StationOffline(CommandError):
+    def __init__(self, station_id: str) -> None:
+        super().__init__("offline", f"station {station_id} is not connected")
+
+
+class CommandTimeout(CommandError):
+    def __init__(self, station_id: str, action: str, timeout: float) -> None:
+        super().__init__("timeout", f"station {station_id} did not answer {action} "
+                                    f"within {timeout:g} s")
+
+
+class CommandRejected(CommandError):
+    """The station answered with a CALLERROR."""
+
+    def __init__(self, error: CallErrorReceived) -> None:
+        super().__init__("callerror", f"station answered CALLERROR {error.code}: "
+                                      f"{error.description}",
+                         {"error_code": error.code, "description": error.description,
+                          "details": error.details})
+
+
+class CommandInvalid(CommandError):
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__("invalid", message, {"path": path})
+
+
+class CommandService:
+    def __init__(self, db: Database, registry: ConnectionRegistry, *, timeout_s: float = 30.0,
+                 clock: Clock = utcnow) -> None:
+        self.db = db
+        self.registry = registry
+        self.timeout_s = timeout_s
+        self.clock = clock
+
+    def version_of(self, station_id: str) -> OcppVersion:
+        session = self.registry.get(station_id)
+        if session is None:
+            raise StationOffline(station_id)
+        return session.version
+
+    async def call(self, station_id: str, action: str, payload: dict[str, Any], actor: Actor,
+                   *, timeout_s: float | None = None) -> dict[str, Any]:
+        """Send ``action`` to the station and return its answer's payload.
+
+        Raises :class:`StationOffline`, :class:`CommandTimeout`, :class:`CommandRejected` or
+        :class:`CommandInvalid`; every attempt, answered or not, lands in the audit log.
+        """
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        session = self.registry.get(station_id)
+        try:
+            if session is None:
+                raise StationOffline(station_id)
+            if action not in known_actions(session.version) or not may_send(
+                    session.version, Role.CSMS, action):
+                raise CommandInvalid(f"{action} is not a CSMS-initiated message of "
+                                     f"{session.version}")
+            try:
+                answer = await session.call(action, payload, timeout=timeout)
+            except CallTimeout as exc:
+                raise CommandTimeout(station_id, action, timeout) from exc
+            except SessionClosed as exc:
+                raise StationOffline(station_id) from exc
+            except CallErrorReceived as exc:
+                raise CommandRejected(exc) from exc
+            except PayloadInvalid as exc:
+                raise CommandInvalid(str(exc), exc.path) from exc
+        except CommandError as error:
+            await self._audit(actor, action, station_id, payload, error.details or None,
+                              error.outcome)
+            raise
+        await self._audit(actor, action, station_id, payload, answer, "answered")
+        return answer
+
+    async def _audit(self, actor: Actor, action: str, station_id: str,
+                     request: dict[str, Any], response: dict[str, Any] | None,
+                     outcome: str) -> None:
+        async def write(conn: AsyncConnection) -> None:
+            await conn.execute(insert(t.audit_log).values(
+                at=self.clock(), actor=actor.name, role=actor.role, action=action,
+                station_id=station_id, request=request, response=response, outcome=outcome))
+
+        await self.db.write(write)
+        log.info("%s (%s) -> %s %s: %s", actor.name, actor.role, station_id, action, outcome)

@@ -1,0 +1,92 @@
+"""OCPP 2.0.1 (and the 2.0.1 subset of 2.1): station messages to domain calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csms.domain.authorization import TokenInfo
+from csms.domain.connectors import StatusReport
+from csms.domain.metering import samples_201
+from csms.domain.stations import BootInfo
+from csms.domain.timeutil import ocpp_time, parse_timestamp
+from csms.domain.transactions import TxEvent
+from csms.ocpp.adapter import Adapter
+
+
+def id_token_info(token: TokenInfo | None) -> dict[str, Any]:
+    if token is None:
+        return {"status": "Accepted"}
+    info: dict[str, Any] = {"status": token.status}
+    if token.group_id:
+        info["groupIdToken"] = {"idToken": token.group_id, "type": "Central"}
+    if token.expiry is not None:
+        info["cacheExpiryDateTime"] = ocpp_time(token.expiry)
+    if token.language:
+        info["language1"] = token.language
+    return info
+
+
+class V201Adapter(Adapter):
+    def register(self) -> None:
+        self.route("BootNotification", self.boot_notification)
+        self.route("Heartbeat", self.heartbeat)
+        self.route("StatusNotification", self.status_notification)
+        self.route("Authorize", self.authorize)
+        self.route("TransactionEvent", self.transaction_event)
+        self.route("MeterValues", self.meter_values)
+
+    async def boot_notification(self, p: dict[str, Any]) -> dict[str, Any]:
+        station = p["chargingStation"]
+        modem = station.get("modem") or {}
+        decision = await self.core.stations.boot(self.station_id, BootInfo(
+            vendor=station["vendorName"], model=station["model"],
+            serial_number=station.get("serialNumber"),
+            firmware_version=station.get("firmwareVersion"), reason=p["reason"],
+            iccid=modem.get("iccid"), imsi=modem.get("imsi")))
+        return {"status": decision.status, "currentTime": ocpp_time(decision.current_time),
+                "interval": decision.interval}
+
+    async def heartbeat(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"currentTime": ocpp_time(self.now())}
+
+    async def status_notification(self, p: dict[str, Any]) -> dict[str, Any]:
+        timestamp = parse_timestamp(p["timestamp"], self.now()) or self.now()
+        late = self.core.transactions.is_late(timestamp)
+        self.observe_time(timestamp, late)
+        await self.core.connectors.report(StatusReport(
+            self.station_id, p["evseId"], p["connectorId"], p["connectorStatus"], timestamp,
+            late=late))
+        return {}
+
+    async def authorize(self, p: dict[str, Any]) -> dict[str, Any]:
+        token = p["idToken"]
+        info = self.core.auth.authorize(token["idToken"], token.get("type"))
+        return {"idTokenInfo": id_token_info(info)}
+
+    async def transaction_event(self, p: dict[str, Any]) -> dict[str, Any]:
+        timestamp = parse_timestamp(p["timestamp"], self.now()) or self.now()
+        info = p["transactionInfo"]
+        evse = p.get("evse") or {}
+        token = p.get("idToken") or {}
+        outcome = await self.core.transactions.handle(TxEvent(
+            station_id=self.station_id, version=self.session.version.value,
+            event_type=p["eventType"], timestamp=timestamp,
+            ocpp_transaction_id=info["transactionId"], evse_id=evse.get("id"),
+            connector_id=evse.get("connectorId"), id_token=token.get("idToken"),
+            token_type=token.get("type"), stop_reason=info.get("stoppedReason"),
+            trigger_reason=p["triggerReason"], charging_state=info.get("chargingState"),
+            seq_no=p["seqNo"], remote_start_id=info.get("remoteStartId"),
+            reservation_id=p.get("reservationId"), offline=p.get("offline", False),
+            samples=tuple(samples_201(p.get("meterValue", []), timestamp))))
+        self.observe_time(timestamp, outcome.late)
+        return {"idTokenInfo": id_token_info(outcome.token)} if token else {}
+
+    async def meter_values(self, p: dict[str, Any]) -> dict[str, Any]:
+        now = self.now()
+        samples = samples_201(p["meterValue"], now)
+        timestamp = min((s.timestamp for s in samples), default=now)
+        outcome = await self.core.transactions.handle(TxEvent(
+            station_id=self.station_id, version=self.session.version.value, event_type="",
+            timestamp=timestamp, evse_id=p["evseId"], samples=tuple(samples)))
+        self.observe_time(max((s.timestamp for s in samples), default=None), outcome.late)
+        return {}

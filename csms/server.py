@@ -1,0 +1,114 @@
+"""Running the reference CSMS: uvicorn around :class:`~csms.app.CsmsApp`.
+
+``serve(config)`` runs until cancelled (the CLI). ``running_csms(config)`` is an async context
+manager that starts it on a socket it binds first (port 0 picks a free one), for tests and for
+the simulator's embedded backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from csms.app import CsmsApp
+from csms.config import CsmsConfig
+from csms.core import CsmsCore
+from csms.domain.api_tokens import ApiRole
+
+log = logging.getLogger("chargeloop.csms")
+
+WS_MAX_SIZE = 16 * 1024 * 1024
+STARTUP_TIMEOUT_S = 30.0
+
+
+@dataclass
+class RunningCsms:
+    core: CsmsCore
+    host: str
+    port: int
+    admin_token: str | None  # set when this start created it
+
+    @property
+    def ocpp_url(self) -> str:
+        return f"ws://{self._host}:{self.port}/ocpp"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def _host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+
+async def ensure_admin_token(core: CsmsCore, token_file: Path) -> str | None:
+    """On first start, create an admin token and keep it in ``token_file`` (mode 0600)."""
+    if core.api_tokens.has_admin():
+        return None
+    token = await core.api_tokens.create("admin", ApiRole.ADMIN)
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    log.warning("created the first admin API token; it is kept in %s", token_file.resolve())
+    return token
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _uvicorn_config(app: CsmsApp, config: CsmsConfig) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, lifespan="off", access_log=False, log_level="warning",
+        ws="websockets-sansio", ws_max_size=WS_MAX_SIZE, ws_ping_interval=30.0,
+        ws_ping_timeout=30.0, ws_per_message_deflate=True, timeout_keep_alive=30,
+        backlog=2048, host=config.host, port=config.port)
+
+
+@contextlib.asynccontextmanager
+async def running_csms(config: CsmsConfig, *, migrate: bool = True) -> AsyncIterator[RunningCsms]:
+    core = CsmsCore(config)
+    await core.start(migrate=migrate)
+    sock = _bind(config.host, config.port)
+    server = uvicorn.Server(_uvicorn_config(CsmsApp(core), config))
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="csms-uvicorn")
+    try:
+        admin = await ensure_admin_token(core, config.admin_token_file)
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not server.started:  # uvicorn offers no event to wait on
+                if task.done():
+                    await task  # raises what stopped it
+                    raise RuntimeError("the CSMS server stopped while starting")
+                await asyncio.sleep(0.01)
+        yield RunningCsms(core, config.host, sock.getsockname()[1], admin)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await core.registry.close_all()
+            await task
+        await core.stop()
+        sock.close()
+
+
+async def serve(config: CsmsConfig) -> None:
+    """Run the CSMS until cancelled (Ctrl-C)."""
+    async with running_csms(config) as running:
+        log.warning("reference CSMS: OCPP at %s/{stationId}, API at %s/docs (unknown stations: "
+                    "%s)", running.ocpp_url, running.api_url,
+                    config.unknown_station_policy.value)
+        await asyncio.Event().wait()

@@ -1,0 +1,1 @@
+"""Storage: tables, the group-committing database, and Alembic migrations."""
