@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from csms.domain.timeutil import utcnow
 
 SUBSCRIBER_QUEUE = 1000
+
+log = logging.getLogger("chargeloop.csms.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +42,27 @@ class Subscription:
         return self.station_id is None or event.data.get("station_id") == self.station_id
 
 
+Listener = Callable[[Event], None]
+
+
 class EventBus:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
+        self._listeners: list[Listener] = []
         self._ids = itertools.count(1)
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener`` synchronously on every event (for in-process consumers such as
+        fault detection); it must be quick and must not raise."""
+        self._listeners.append(listener)
 
     def publish(self, kind: str, **data: Any) -> Event:
         event = Event(next(self._ids), kind, utcnow(), data)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed on %s", kind)
         for subscription in list(self._subscriptions):
             if not subscription.wants(event):
                 continue

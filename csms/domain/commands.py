@@ -4,6 +4,7 @@ caller and into the audit log, with who asked."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,9 @@ class CommandInvalid(CommandError):
         super().__init__("invalid", message, {"path": path})
 
 
+AnswerListener = Callable[[str, OcppVersion, dict[str, Any], dict[str, Any]], Awaitable[None]]
+
+
 class CommandService:
     def __init__(self, db: Database, registry: ConnectionRegistry, *, timeout_s: float = 30.0,
                  clock: Clock = utcnow) -> None:
@@ -80,6 +84,13 @@ class CommandService:
         self.registry = registry
         self.timeout_s = timeout_s
         self.clock = clock
+        self._listeners: dict[str, list[AnswerListener]] = {}
+
+    def on_answer(self, action: str, listener: AnswerListener) -> None:
+        """Call ``listener(station_id, version, request, answer)`` after every answered
+        ``action``, however it was sent (REST, policy, another service): the one place where a
+        command's outcome becomes CSMS state (a profile installed, a list version, ...)."""
+        self._listeners.setdefault(action, []).append(listener)
 
     def version_of(self, station_id: str) -> OcppVersion:
         session = self.registry.get(station_id)
@@ -118,6 +129,9 @@ class CommandService:
                               error.outcome)
             raise
         await self._audit(actor, action, station_id, payload, answer, "answered")
+        version = session.version
+        for listener in self._listeners.get(action, ()):
+            await listener(station_id, version, payload, answer)
         return answer
 
     async def _audit(self, actor: Actor, action: str, station_id: str,

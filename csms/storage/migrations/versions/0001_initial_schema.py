@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 10:35:26.280482
+Create Date: 2026-11-21 10:42:40.445616
 """
 
 from __future__ import annotations
