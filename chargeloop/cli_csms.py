@@ -47,10 +47,24 @@ def serve(
         help="Where the first admin API token is written.")]
     = Path("chargeloop-csms-admin.token"),
     heartbeat_interval: Annotated[int, typer.Option(min=10, help="Seconds, sent at boot.")] = 300,
+    validation: Annotated[str, typer.Option(
+        help="strict: reject what the schemas reject; lenient: repair known charger quirks "
+             "and log each repair.")] = "strict",
+    public_url: Annotated[str | None, typer.Option(
+        help="How stations reach this CSMS (for log and diagnostics upload URLs).")] = None,
+    upload_dir: Annotated[Path, typer.Option(help="Where station uploads are kept.")]
+    = Path("chargeloop-csms-uploads"),
+    stuck_session_after: Annotated[float, typer.Option(
+        min=1, help="Seconds of charging with no energy flow before a stuck-session alert.")]
+    = 900.0,
+    soft_reset_faulted_after: Annotated[float | None, typer.Option(
+        min=1, help="Remediation: soft-reset a station Faulted this many seconds (off by "
+                    "default).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the reference CSMS: OCPP-J at ws://HOST:PORT/ocpp/{stationId}, the REST API
     under /api/, OpenAPI at /openapi.json and /docs, events at /api/events."""
+    from chargeloop.ocppj import ValidationMode
     from csms.config import CsmsConfig, UnknownStations
     from csms.server import serve as run
 
@@ -63,9 +77,17 @@ def serve(
                                      param_hint="--unknown-stations") from exc
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        mode = ValidationMode(validation)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{validation!r}: use strict or lenient",
+                                 param_hint="--validation") from exc
     config = CsmsConfig(host=host, port=port, database_url=_database(database),
                         unknown_stations=policy, admin_token_file=admin_token_file,
-                        heartbeat_interval_s=heartbeat_interval)
+                        heartbeat_interval_s=heartbeat_interval, validation=mode,
+                        public_url=public_url, upload_dir=upload_dir,
+                        stuck_session_after_s=stuck_session_after,
+                        remediation_soft_reset_after_s=soft_reset_faulted_after)
     console.print(f"[bold]chargeloop reference CSMS[/] on http://{host}:{port} "
                   f"(OCPP: ws://{host}:{port}/ocpp/<stationId>, API docs: /docs)")
     with contextlib.suppress(KeyboardInterrupt):

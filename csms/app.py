@@ -9,7 +9,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from chargeloop import __version__
-from csms.api import admin, commands, events, stations, tokens
+from csms import uploads
+from csms.api import admin, alerts, audit, commands, control, events, history, stations, tokens
+from csms.api import authorization as authorization_api
+from csms.api import maintenance as maintenance_api
+from csms.api import reservations as reservations_api
+from csms.api import smart_charging as smart_charging_api
+from csms.api import transactions as transactions_api
 from csms.core import CsmsCore
 from csms.ocpp.endpoint import OCPP_PREFIX, OcppEndpoint, Receive, Scope, Send
 
@@ -23,7 +29,9 @@ def create_api(core: CsmsCore) -> FastAPI:
                     "with `Authorization: Bearer <API token>`.",
     )
     api.state.core = core
-    for module in (admin, stations, tokens, commands, events):
+    for module in (admin, stations, tokens, commands, control, events, transactions_api, history,
+                   alerts, audit, authorization_api, reservations_api, smart_charging_api,
+                   maintenance_api, uploads):
         api.include_router(module.router)
     return api
 

@@ -51,6 +51,21 @@ class CsmsConfig:
     max_batch: int = 256
     admin_token_file: Path = field(default_factory=lambda: Path("chargeloop-csms-admin.token"))
     remediation_soft_reset_after_s: float | None = None  # e.g. 600: soft reset if Faulted 10 min
+    # Maintenance: where stations upload logs and diagnostics (PUT/POST /uploads/{token}); the
+    # address stations reach this CSMS at (default: the address the operator's API call used).
+    upload_dir: Path = field(default_factory=lambda: Path("chargeloop-csms-uploads"))
+    public_url: str | None = None  # e.g. "https://csms.example.com"
+    upload_max_bytes: int = 512 * 1024 * 1024
+    upload_token_ttl_s: float = 7 * 24 * 3600.0
+    # The CA that signs station certificates (SignCertificate): these PEM files when given, else
+    # one the CSMS creates on first start and keeps in its database.
+    ca_certificate_file: Path | None = None
+    ca_key_file: Path | None = None
+    station_certificate_days: int = 365
+    # Fault detection: the watchdog scans for time-based alerts (offline, stuck sessions,
+    # remediation) this often; a disconnected station is offline after the grace period.
+    watchdog_interval_s: float = 5.0
+    offline_grace_s: float = 60.0
 
     @property
     def unknown_station_policy(self) -> UnknownStations:

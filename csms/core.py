@@ -14,14 +14,21 @@ from dataclasses import dataclass, field
 
 from chargeloop.ocppj import TraceRecord
 from csms.config import CsmsConfig
+from csms.domain.alerts import AlertService
 from csms.domain.api_tokens import ApiTokenService
 from csms.domain.authorization import AuthorizationService
 from csms.domain.commands import CommandService
 from csms.domain.connectors import ConnectorService
+from csms.domain.local_lists import LocalListService
+from csms.domain.maintenance import MaintenanceService
+from csms.domain.provisioning import ProvisioningService
+from csms.domain.reservations import ReservationService
+from csms.domain.smart_charging import SmartChargingService
 from csms.domain.stations import StationService
 from csms.domain.timeutil import Clock, utcnow
 from csms.domain.transactions import TransactionService
 from csms.events import EventBus
+from csms.ocpp.provisioning import install as install_provisioning
 from csms.ocpp.registry import ConnectionRegistry
 from csms.storage.database import Database
 from csms.storage.migrate import upgrade_async
@@ -45,6 +52,11 @@ class CsmsCore:
     transactions: TransactionService = field(init=False)
     commands: CommandService = field(init=False)
     api_tokens: ApiTokenService = field(init=False)
+    local_lists: LocalListService = field(init=False)
+    reservations: ReservationService = field(init=False)
+    smart_charging: SmartChargingService = field(init=False)
+    provisioning: ProvisioningService = field(init=False)
+    alerts: AlertService = field(init=False)
 
     def __post_init__(self) -> None:
         config = self.config
@@ -60,6 +72,18 @@ class CsmsCore:
         self.commands = CommandService(self.db, self.registry, timeout_s=config.call_timeout_s,
                                        clock=self.clock)
         self.api_tokens = ApiTokenService(self.db, self.clock)
+        self.maintenance = MaintenanceService(self.db, self.events, self.commands, config,
+                                              self.clock)
+        self.local_lists = LocalListService(self.db, self.auth, self.commands, self.events,
+                                            self.clock)
+        self.reservations = ReservationService(self.db, self.auth, self.commands, self.events,
+                                               self.clock)
+        self.smart_charging = SmartChargingService(self.db, self.commands, self.transactions,
+                                                   self.events, self.clock)
+        self.provisioning = ProvisioningService(self.db, self.events, self.stations, self.clock)
+        install_provisioning(self)
+        self.alerts = AlertService(self.db, self.events, config, self.clock, stations=self.stations,
+                                   connectors=self.connectors, commands=self.commands)
         self.recent_frames: dict[str, deque[TraceRecord]] = defaultdict(
             lambda: deque(maxlen=RECENT_FRAMES))
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,7 +97,14 @@ class CsmsCore:
         await self.connectors.load()
         await self.transactions.load()
         await self.api_tokens.load()
+        await self.maintenance.load()
+        await self.reservations.load()
+        self._tasks.append(asyncio.create_task(self.reservations.run_expiry(),
+                                               name="csms-reservation-expiry"))
+        await self.provisioning.load()
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="csms-flush"))
+        await self.alerts.load()
+        self._tasks.append(asyncio.create_task(self.alerts.run(), name="csms-alerts"))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -29,7 +29,7 @@ class Event:
     data: dict[str, Any]
 
 
-@dataclass
+@dataclass(eq=False)  # kept in a set: hashed by identity
 class Subscription:
     kinds: frozenset[str] | None
     station_id: str | None

@@ -75,6 +75,7 @@ class CommandInvalid(CommandError):
 
 
 AnswerListener = Callable[[str, OcppVersion, dict[str, Any], dict[str, Any]], Awaitable[None]]
+SendListener = Callable[[str, OcppVersion, dict[str, Any]], None]
 
 
 class CommandService:
@@ -85,12 +86,19 @@ class CommandService:
         self.timeout_s = timeout_s
         self.clock = clock
         self._listeners: dict[str, list[AnswerListener]] = {}
+        self._before_send: dict[str, list[SendListener]] = {}
 
     def on_answer(self, action: str, listener: AnswerListener) -> None:
         """Call ``listener(station_id, version, request, answer)`` after every answered
         ``action``, however it was sent (REST, policy, another service): the one place where a
         command's outcome becomes CSMS state (a profile installed, a list version, ...)."""
         self._listeners.setdefault(action, []).append(listener)
+
+    def before_send(self, action: str, listener: SendListener) -> None:
+        """Call ``listener(station_id, version, request)`` (synchronously) just before
+        ``action`` goes out, for what must be in place before the station can react (a
+        triggered message let through boot gating)."""
+        self._before_send.setdefault(action, []).append(listener)
 
     def version_of(self, station_id: str) -> OcppVersion:
         session = self.registry.get(station_id)
@@ -114,6 +122,8 @@ class CommandService:
                     session.version, Role.CSMS, action):
                 raise CommandInvalid(f"{action} is not a CSMS-initiated message of "
                                      f"{session.version}")
+            for hook in self._before_send.get(action, ()):
+                hook(station_id, session.version, payload)
             try:
                 answer = await session.call(action, payload, timeout=timeout)
             except CallTimeout as exc:
@@ -140,7 +150,38 @@ class CommandService:
         async def write(conn: AsyncConnection) -> None:
             await conn.execute(insert(t.audit_log).values(
                 at=self.clock(), actor=actor.name, role=actor.role, action=action,
-                station_id=station_id, request=request, response=response, outcome=outcome))
+                station_id=station_id, request=redact_secrets(request), response=response,
+                outcome=outcome))
 
         await self.db.write(write)
         log.info("%s (%s) -> %s %s: %s", actor.name, actor.role, station_id, action, outcome)
+
+
+REDACTED = "***"
+_SECRET_CONFIGURATION_KEYS = frozenset({"AuthorizationKey"})  # 1.6 Basic auth password
+_SECRET_VARIABLES = frozenset({"BasicAuthPassword"})  # 2.0.1 SecurityCtrlr
+
+
+def redact_secrets(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the audit log may keep it: passwords replaced, everything else as sent."""
+    if not isinstance(payload, dict):
+        return payload
+    cleaned: dict[str, Any] = {}
+    for key, value in payload.items():
+        if "password" in key.lower():
+            cleaned[key] = REDACTED
+        elif isinstance(value, dict):
+            cleaned[key] = redact_secrets(value)
+        elif isinstance(value, list):
+            cleaned[key] = [redact_secrets(v) if isinstance(v, dict) else v for v in value]
+        else:
+            cleaned[key] = value
+    key = cleaned.get("key")  # a list in GetConfiguration, a string in ChangeConfiguration
+    if isinstance(key, str) and key in _SECRET_CONFIGURATION_KEYS and "value" in cleaned:
+        cleaned["value"] = REDACTED  # ChangeConfiguration(AuthorizationKey)
+    variable = cleaned.get("variable")
+    if isinstance(variable, dict) and variable.get("name") in _SECRET_VARIABLES \
+            and "attributeValue" in cleaned:
+        cleaned["attributeValue"] = REDACTED  # SetVariables(SecurityCtrlr.BasicAuthPassword)
+    return cleaned
+

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.domain.authorization import AuthorizationService, TokenInfo
@@ -37,6 +37,16 @@ log = logging.getLogger("chargeloop.csms.transactions")
 STARTED, UPDATED, ENDED = "Started", "Updated", "Ended"
 ACTIVE, COMPLETED = "Active", "Completed"
 ENERGY_FLOW_W = 10.0  # power above this counts as energy flowing (stuck-session detection)
+
+# The statements of every metering message, built once: SQLAlchemy then skips constructing
+# them and computing their cache keys on each message (a third of a write's cost).
+_BY_OCPP_ID = select(t.transactions).where(
+    t.transactions.c.station_id == bindparam("_station", type_=t.transactions.c.station_id.type),
+    t.transactions.c.ocpp_transaction_id == bindparam(
+        "_ocpp_id", type_=t.transactions.c.ocpp_transaction_id.type))
+_UPDATE_BY_PK = update(t.transactions).where(
+    t.transactions.c.id == bindparam("_pk", type_=t.transactions.c.id.type))
+_INSERT_METER_VALUES = insert(t.meter_values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,7 @@ class _Energy:
 
     last_register_wh: float | None
     energy_flow_at: datetime | None
+    last_register_at: datetime | None = None  # the station's time of that reading
     flags: list[str] = field(default_factory=list)
     row_flags: dict[int, str] = field(default_factory=dict)
 
@@ -132,12 +143,11 @@ class TransactionService:
         if event.event_type == "" and tx is None:
             await self._insert_samples(conn, event, None, late, {})
             return TxOutcome(None, token, late=late)
-        duplicate = False
         if tx is None:
             tx = await self._create(conn, event, token, late, now)
-        elif event.event_type == STARTED:
-            duplicate = True  # a retried or repeated start: same transaction, same answer
-        if event.event_type == ENDED and tx["state"] == COMPLETED:
+        elif _repeated(tx, event):
+            # A retried or repeated message: same transaction, same answer, nothing stored
+            # twice (no second start, no second stop, no meter value counted again).
             return TxOutcome(tx, token, duplicate=True, late=late)
         energy = self._energy(tx, event, late)
         await self._insert_samples(conn, event, tx["id"], late, energy.row_flags)
@@ -145,17 +155,16 @@ class TransactionService:
         if event.event_type == ENDED:
             changes.update(self._stop_changes(tx, event, energy, now))
         if changes:
-            await conn.execute(update(t.transactions).where(t.transactions.c.id == tx["id"])
-                               .values(**changes))
+            await conn.execute(_UPDATE_BY_PK, {"_pk": tx["id"], **changes})
             tx = {**tx, **changes}
-        return TxOutcome(tx, token, duplicate=duplicate, late=late, flags=tuple(energy.flags))
+        return TxOutcome(tx, token, late=late, flags=tuple(energy.flags))
 
     async def _find(self, conn: AsyncConnection, event: TxEvent) -> dict[str, Any] | None:
         c = t.transactions.c
         if event.ocpp_transaction_id is not None:
-            row = (await conn.execute(select(t.transactions).where(and_(
-                c.station_id == event.station_id,
-                c.ocpp_transaction_id == event.ocpp_transaction_id)))).mappings().first()
+            row = (await conn.execute(_BY_OCPP_ID, {
+                "_station": event.station_id, "_ocpp_id": event.ocpp_transaction_id,
+            })).mappings().first()
             return dict(row) if row else None
         if event.event_type != STARTED:
             return None
@@ -196,14 +205,27 @@ class TransactionService:
                                .values(ocpp_transaction_id=values["ocpp_transaction_id"]))
         return {**values, "id": pk, "stopped_at": None, "meter_stop_wh": None,
                 "last_register_wh": None, "stop_reason": None, "stop_id_token": None,
-                "last_energy_flow_at": None}
+                "last_energy_flow_at": None, "last_register_at": None}
 
     def _energy(self, tx: dict[str, Any], event: TxEvent, late: bool) -> _Energy:
-        energy = _Energy(tx.get("last_register_wh"), tx.get("last_energy_flow_at"))
+        if tx.get("last_register_wh") is not None:
+            energy = _Energy(tx["last_register_wh"], tx.get("last_energy_flow_at"),
+                             tx.get("last_register_at"))
+        else:  # nothing read yet: the register stands at meterStart (1.6), if known
+            energy = _Energy(tx.get("meter_start_wh"), tx.get("last_energy_flow_at"),
+                             tx.get("started_at") if tx.get("meter_start_wh") is not None
+                             else None)
         register = [(i, s) for i, s in enumerate(event.samples)
                     if s.is_energy_register and not math.isnan(s.value)]
         for index, sample in sorted(register, key=lambda pair: pair[1].timestamp):
             last = energy.last_register_wh
+            if energy.last_register_at is not None and sample.timestamp < energy.last_register_at:
+                # Older than a reading already counted (a stop's transactionData, a queued
+                # message): it cannot move the register, and is wrong only if above it.
+                if last is not None and sample.value > last:
+                    energy.row_flags[index] = "non_monotonic"
+                    energy.flags.append("non_monotonic")
+                continue
             if last is not None and sample.value < last:
                 flag = "zero_after_offline" if sample.value == 0 and late else "non_monotonic"
                 energy.row_flags[index] = flag
@@ -212,6 +234,7 @@ class TransactionService:
             if last is not None and sample.value > last:
                 energy.energy_flow_at = _later(energy.energy_flow_at, sample.timestamp)
             energy.last_register_wh = sample.value
+            energy.last_register_at = sample.timestamp
         for sample in event.samples:
             if sample.measurand == "Power.Active.Import" and sample.value > ENERGY_FLOW_W:
                 energy.energy_flow_at = _later(energy.energy_flow_at, sample.timestamp)
@@ -221,8 +244,10 @@ class TransactionService:
                  now: datetime) -> dict[str, Any]:
         changes: dict[str, Any] = {}
         if energy.last_register_wh is not None and \
-                energy.last_register_wh != tx.get("last_register_wh"):
+                (energy.last_register_wh, energy.last_register_at) != \
+                (tx.get("last_register_wh"), tx.get("last_register_at")):
             changes["last_register_wh"] = energy.last_register_wh
+            changes["last_register_at"] = energy.last_register_at
             if tx.get("meter_start_wh") is None:
                 # No meterStart (a 2.0.1 start without a register sample): the first reading
                 # is where this transaction's energy starts.
@@ -279,7 +304,7 @@ class TransactionService:
             "signing_method": s.signing_method, "encoding_method": s.encoding_method,
             "public_key": s.public_key, "late": late, "flag": flags.get(i),
         } for i, s in enumerate(event.samples)]
-        await conn.execute(insert(t.meter_values), rows)
+        await conn.execute(_INSERT_METER_VALUES, rows)
 
     # -- after the commit ----------------------------------------------------------------------
 
@@ -326,6 +351,19 @@ class TransactionService:
             return [dict(r) for r in rows]
 
         return await self.db.read(read)
+
+
+def _repeated(tx: dict[str, Any], event: TxEvent) -> bool:
+    """Whether ``event`` repeats one this transaction has already recorded."""
+    if event.event_type == STARTED:
+        return True
+    if event.event_type == ENDED and tx["state"] == COMPLETED:
+        return True
+    last = tx.get("last_seq_no")
+    # 2.0.1 numbers a transaction's events: a seqNo already seen (and not a filled gap) is a
+    # retransmission. seqNo 0 is the Started event, so it can only repeat as a start.
+    return (event.seq_no is not None and last is not None and event.seq_no <= last
+            and event.seq_no not in (tx.get("seq_gaps") or []))
 
 
 def _later(a: datetime | None, b: datetime) -> datetime:

@@ -39,6 +39,7 @@ class Adapter:
         @functools.wraps(handler)
         async def guarded(payload: dict[str, Any]) -> dict[str, Any]:
             stations.touch(self.station_id)
+            self.core.alerts.seen(self.station_id)  # resolves an offline alert
             if action not in UNGATED:
                 state = stations.get(self.station_id)
                 if (state is None or not state.accepted) and action not in self.triggered:

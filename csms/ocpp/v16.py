@@ -6,6 +6,7 @@ and connectors, so 1.6 connector n is EVSE n, connector 1, and connector 0 is EV
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from csms.domain.authorization import TokenInfo
@@ -15,6 +16,8 @@ from csms.domain.stations import BootInfo
 from csms.domain.timeutil import ocpp_time, parse_timestamp
 from csms.domain.transactions import ENDED, STARTED, TxEvent
 from csms.ocpp.adapter import Adapter
+from csms.ocpp.maintenance import register_maintenance
+from csms.ocpp.provisioning import register_v16
 
 # 2.0.1 token verdicts that 1.6 spells differently or lacks.
 _STATUS_16 = {"Unknown": "Invalid", "NoCredit": "Blocked", "NotAllowedTypeEVSE": "Invalid",
@@ -45,6 +48,8 @@ class V16Adapter(Adapter):
         self.route("StartTransaction", self.start_transaction)
         self.route("StopTransaction", self.stop_transaction)
         self.route("MeterValues", self.meter_values)
+        register_v16(self)
+        register_maintenance(self)
 
     async def boot_notification(self, p: dict[str, Any]) -> dict[str, Any]:
         decision = await self.core.stations.boot(self.station_id, BootInfo(
@@ -70,6 +75,8 @@ class V16Adapter(Adapter):
             self.station_id, evse_id, connector_id, p["status"], timestamp,
             None if error == "NoError" else error, p.get("info"), p.get("vendorErrorCode"),
             late))
+        await self.core.reservations.on_connector_status_16(self.station_id, evse_id,
+                                                            p["status"], timestamp, late)
         return {}
 
     async def authorize(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +95,14 @@ class V16Adapter(Adapter):
             reservation_id=p.get("reservationId")))
         self.observe_time(timestamp, outcome.late)
         assert outcome.transaction is not None
+        await self.core.reservations.on_transaction(self.station_id, p.get("reservationId"),
+                                                    outcome.transaction["ocpp_transaction_id"])
+        token = outcome.token
+        if token is not None and token.status == "Accepted" and self.core.transactions \
+                .token_active(p["idTag"], exclude=outcome.transaction["id"]):
+            token = replace(token, status="ConcurrentTx")  # the tag is charging elsewhere
         return {"transactionId": int(outcome.transaction["ocpp_transaction_id"]),
-                "idTagInfo": id_tag_info(outcome.token)}
+                "idTagInfo": id_tag_info(token)}
 
     async def stop_transaction(self, p: dict[str, Any]) -> dict[str, Any]:
         timestamp = parse_timestamp(p["timestamp"], self.now()) or self.now()

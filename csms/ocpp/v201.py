@@ -11,6 +11,9 @@ from csms.domain.stations import BootInfo
 from csms.domain.timeutil import ocpp_time, parse_timestamp
 from csms.domain.transactions import TxEvent
 from csms.ocpp.adapter import Adapter
+from csms.ocpp.energy import register_energy_v201
+from csms.ocpp.maintenance import register_maintenance
+from csms.ocpp.provisioning import register_v201
 
 
 def id_token_info(token: TokenInfo | None) -> dict[str, Any]:
@@ -34,6 +37,9 @@ class V201Adapter(Adapter):
         self.route("Authorize", self.authorize)
         self.route("TransactionEvent", self.transaction_event)
         self.route("MeterValues", self.meter_values)
+        register_v201(self)
+        register_energy_v201(self)
+        register_maintenance(self)
 
     async def boot_notification(self, p: dict[str, Any]) -> dict[str, Any]:
         station = p["chargingStation"]
@@ -78,7 +84,10 @@ class V201Adapter(Adapter):
             seq_no=p["seqNo"], remote_start_id=info.get("remoteStartId"),
             reservation_id=p.get("reservationId"), offline=p.get("offline", False),
             samples=tuple(samples_201(p.get("meterValue", []), timestamp))))
-        self.observe_time(timestamp, outcome.late)
+        # offline false says the event is live: an old timestamp is then a slow clock.
+        self.observe_time(timestamp, bool(p.get("offline")))
+        await self.core.reservations.on_transaction(self.station_id, p.get("reservationId"),
+                                                    info["transactionId"])
         return {"idTokenInfo": id_token_info(outcome.token)} if token else {}
 
     async def meter_values(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from csms.storage.threaded import ThreadedWriter, is_file_sqlite
+
 log = logging.getLogger("chargeloop.csms.storage")
 
 T = TypeVar("T")
@@ -55,6 +57,8 @@ class Database:
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
         self.writes = 0
+        # SQLite file: batches run in one hop to a writer thread (see csms.storage.threaded).
+        self._threaded = ThreadedWriter(url, _sqlite_pragmas) if is_file_sqlite(url) else None
 
     @property
     def dialect(self) -> str:
@@ -70,6 +74,8 @@ class Database:
             self._queue.put_nowait(_STOP)
             await self._writer
             self._writer = None
+        if self._threaded is not None:
+            self._threaded.close()
         await self.engine.dispose()
 
     async def write(self, operation: Write[T]) -> T:
@@ -95,8 +101,7 @@ class Database:
             if not batch:
                 continue
             try:
-                async with self.engine.begin() as connection:
-                    results = [await op(connection) for op, _ in batch]
+                results = await self._run([op for op, _ in batch])
             except asyncio.CancelledError:
                 for _, future in batch:
                     if not future.done():
@@ -113,11 +118,18 @@ class Database:
                 if not future.done():
                     future.set_result(result)
 
+    async def _run(self, operations: list[Write[Any]]) -> list[Any]:
+        """``operations`` in one transaction; their results once it is committed."""
+        if self._threaded is not None:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._threaded.executor, self._threaded.run, operations)
+        async with self.engine.begin() as connection:
+            return [await op(connection) for op in operations]
+
     async def _write_singly(self, batch: list[tuple[Write[Any], asyncio.Future[Any]]]) -> None:
         for operation, future in batch:
             try:
-                async with self.engine.begin() as connection:
-                    result = await operation(connection)
+                [result] = await self._run([operation])
             except Exception as exc:  # noqa: BLE001 - handed to the caller
                 if not future.done():
                     future.set_exception(exc)

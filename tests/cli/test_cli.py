@@ -82,3 +82,27 @@ def test_bad_version_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert "unknown OCPP version '3.0'" in result.stderr
     assert "1.6, 2.0.1, 2.1" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--unknown-stations", "maybe"], "use accept, pending or reject"),
+    (["--validation", "loose"], "use strict or lenient"),
+    (["--database", "mysql://x/y"], "sqlite+aiosqlite:///path.db"),
+])
+def test_csms_serve_refuses_bad_options_clearly(args: list[str], message: str) -> None:
+    result = run("csms", "serve", *args)
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+
+
+def test_csms_migrate_and_token_create(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}"
+    assert run("csms", "migrate", "--database", database).returncode == 0
+    created = run("csms", "token", "create", "--role", "operator", "--name", "ops",
+                  "--database", database)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().startswith("clp_")
+    refused = run("csms", "token", "create", "--role", "boss", "--name", "x",
+                  "--database", database)
+    assert refused.returncode == 2
+    assert "admin, operator, support, driver, read-only" in " ".join(refused.stderr.split())

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chargeloop.ocppj import OcppSession, OcppVersion, Role
+from chargeloop.ocppj import OcppSession, OcppVersion, Role, ValidationMode
 from chargeloop.ocppj.transport import connect_ocpp
 from csms.server import RunningCsms
 
@@ -23,13 +23,14 @@ def stamp(offset_s: float = 0.0) -> str:
 async def connected_station(csms: RunningCsms, identity: str, version: OcppVersion, *,
                             password: str | None = None,
                             routes: dict[str, Any] | None = None,
+                            validation: ValidationMode = ValidationMode.STRICT,
                             ) -> AsyncIterator[OcppSession]:
     """A station session (we play the station) connected to ``csms``, serving in the
     background; ``routes`` answer the CSMS's commands."""
     transport = await connect_ocpp(csms.ocpp_url, identity=identity, versions=[version],
                                    password=password)
     session = OcppSession(transport, version, role=Role.STATION, identity=identity,
-                          call_timeout=10.0)
+                          call_timeout=10.0, validation=validation)
     for action, handler in (routes or {}).items():
         session.route(action, handler)
     task = asyncio.create_task(session.serve())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 10:42:40.445616
+Create Date: 2026-11-21 11:08:32.977980
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts'))
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_alerts_last_seen', ['last_seen'], unique=False)
         batch_op.create_index('ix_alerts_open', ['key', 'resolved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_station_id'), ['station_id'], unique=False)
+        batch_op.create_index('uq_alerts_open_key', ['key'], unique=True, sqlite_where=sa.text('resolved_at IS NULL'), postgresql_where=sa.text('resolved_at IS NULL'))
 
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -66,8 +68,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_at', ['at'], unique=False)
         batch_op.create_index('ix_audit_log_station', ['station_id'], unique=False)
 
+    op.create_table('certificate_authority',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('certificate_pem', sa.Text(), nullable=False),
+    sa.Column('private_key_pem', sa.Text(), nullable=False),
+    sa.Column('created_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate_authority'))
+    )
+    op.create_table('charging_limits',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('evse_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('is_grid_critical', sa.Boolean(), nullable=True),
+    sa.Column('schedules', sa.JSON(), nullable=True),
+    sa.Column('reported_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('cleared_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('station_id', 'evse_id', 'source', name=op.f('pk_charging_limits'))
+    )
     op.create_table('charging_profiles',
     sa.Column('station_id', sa.String(length=255), nullable=False),
     sa.Column('profile_id', sa.Integer(), nullable=False),
@@ -78,8 +98,35 @@ def upgrade() -> None:
     sa.Column('profile', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('charging_limit_source', sa.String(length=8), nullable=True),
+    sa.Column('reported_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('station_id', 'profile_id', name=op.f('pk_charging_profiles'))
+    )
+    op.create_table('composite_schedules',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('evse_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('schedule_start', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('duration_s', sa.Integer(), nullable=True),
+    sa.Column('rate_unit', sa.String(length=1), nullable=True),
+    sa.Column('periods', sa.JSON(), nullable=True),
+    sa.Column('response', sa.JSON(), nullable=False),
+    sa.Column('requested_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('station_id', 'evse_id', name=op.f('pk_composite_schedules'))
+    )
+    op.create_table('ev_charging',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('evse_id', sa.Integer(), nullable=False),
+    sa.Column('requested_energy_transfer', sa.String(length=20), nullable=True),
+    sa.Column('departure_time', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('max_schedule_tuples', sa.Integer(), nullable=True),
+    sa.Column('needs', sa.JSON(), nullable=True),
+    sa.Column('needs_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('time_base', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('schedule', sa.JSON(), nullable=True),
+    sa.Column('schedule_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('station_id', 'evse_id', name=op.f('pk_ev_charging'))
     )
     op.create_table('id_tokens',
     sa.Column('token', sa.String(length=255), nullable=False),
@@ -97,8 +144,32 @@ def upgrade() -> None:
     sa.Column('station_id', sa.String(length=255), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('entries', sa.JSON(), nullable=False),
+    sa.Column('reported_version', sa.Integer(), nullable=True),
+    sa.Column('reported_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_status', sa.String(length=20), nullable=True),
+    sa.Column('last_update_type', sa.String(length=16), nullable=True),
+    sa.Column('last_attempt_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('cache_cleared_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('station_id', name=op.f('pk_local_list'))
+    )
+    op.create_table('maintenance_requests',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=True),
+    sa.Column('parameters', sa.JSON(), nullable=True),
+    sa.Column('response_status', sa.String(length=32), nullable=True),
+    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('status', sa.String(length=40), nullable=True),
+    sa.Column('status_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('result', sa.Text(), nullable=True),
+    sa.Column('complete', sa.Boolean(), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=True),
+    sa.Column('created_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('station_id', 'kind', 'request_id', name=op.f('pk_maintenance_requests'))
     )
     op.create_table('reservations',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
@@ -110,12 +181,37 @@ def upgrade() -> None:
     sa.Column('group_id', sa.String(length=255), nullable=True),
     sa.Column('expiry', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('token_type', sa.String(length=20), nullable=True),
+    sa.Column('transaction_id', sa.String(length=36), nullable=True),
+    sa.Column('detail', sa.String(length=255), nullable=True),
+    sa.Column('ended_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reservations'))
     )
     with op.batch_alter_table('reservations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reservations_station_id'), ['station_id'], unique=False)
+
+    op.create_table('station_certificates',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('certificate_type', sa.String(length=40), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('hash_algorithm', sa.String(length=8), nullable=True),
+    sa.Column('issuer_name_hash', sa.String(length=128), nullable=True),
+    sa.Column('issuer_key_hash', sa.String(length=128), nullable=True),
+    sa.Column('serial_number', sa.String(length=40), nullable=True),
+    sa.Column('subject', sa.String(length=255), nullable=True),
+    sa.Column('not_before', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('not_after', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('certificate_pem', sa.Text(), nullable=True),
+    sa.Column('created_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_station_certificates'))
+    )
+    with op.batch_alter_table('station_certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_station_certificates_station_id'), ['station_id'], unique=False)
 
     op.create_table('station_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -126,10 +222,13 @@ def upgrade() -> None:
     sa.Column('request_id', sa.Integer(), nullable=True),
     sa.Column('summary', sa.String(length=255), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_station_events'))
     )
     with op.batch_alter_table('station_events', schema=None) as batch_op:
         batch_op.create_index('ix_station_events_station_kind', ['station_id', 'kind'], unique=False)
+        batch_op.create_index('ix_station_events_station_time', ['station_id', 'timestamp'], unique=False)
+        batch_op.create_index('uq_station_events_dedupe', ['station_id', 'kind', 'dedupe_key'], unique=True)
 
     op.create_table('stations',
     sa.Column('id', sa.String(length=255), nullable=False),
@@ -192,6 +291,7 @@ def upgrade() -> None:
     sa.Column('meter_start_wh', sa.Float(), nullable=True),
     sa.Column('meter_stop_wh', sa.Float(), nullable=True),
     sa.Column('last_register_wh', sa.Float(), nullable=True),
+    sa.Column('last_register_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('energy_wh', sa.Float(), nullable=False),
     sa.Column('stop_reason', sa.String(length=32), nullable=True),
     sa.Column('remote_start_id', sa.Integer(), nullable=True),
@@ -206,8 +306,23 @@ def upgrade() -> None:
     sa.UniqueConstraint('station_id', 'ocpp_transaction_id', name='uq_transactions_station_tx')
     )
     with op.batch_alter_table('transactions', schema=None) as batch_op:
+        batch_op.create_index('ix_transactions_started_at', ['started_at'], unique=False)
         batch_op.create_index('ix_transactions_state', ['state'], unique=False)
         batch_op.create_index('ix_transactions_token', ['id_token'], unique=False)
+
+    op.create_table('upload_slots',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=True),
+    sa.Column('purpose', sa.String(length=40), nullable=False),
+    sa.Column('created_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_upload_slots')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_upload_slots_token_hash'))
+    )
+    with op.batch_alter_table('upload_slots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_upload_slots_station_id'), ['station_id'], unique=False)
 
     op.create_table('connectors',
     sa.Column('station_id', sa.String(length=255), nullable=False),
@@ -220,9 +335,44 @@ def upgrade() -> None:
     sa.Column('status_time', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('availability', sa.String(length=16), nullable=True),
+    sa.Column('availability_pending', sa.String(length=16), nullable=True),
     sa.Column('connector_type', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_connectors_station_id_stations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('station_id', 'evse_id', 'connector_id', name=op.f('pk_connectors'))
+    )
+    op.create_table('device_requests',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=True),
+    sa.Column('criteria', sa.JSON(), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=True),
+    sa.Column('started_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('parts', sa.Integer(), nullable=False),
+    sa.Column('seq_nos', sa.JSON(), nullable=True),
+    sa.Column('last_seq_no', sa.Integer(), nullable=True),
+    sa.Column('entries', sa.Integer(), nullable=False),
+    sa.Column('generated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('complete', sa.Boolean(), nullable=False),
+    sa.Column('completed_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_device_requests_station_id_stations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('station_id', 'request_id', name=op.f('pk_device_requests'))
+    )
+    op.create_table('display_messages',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('priority', sa.String(length=16), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=True),
+    sa.Column('start_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('end_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('transaction_id', sa.String(length=36), nullable=True),
+    sa.Column('format', sa.String(length=8), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=True),
+    sa.Column('content', sa.String(length=512), nullable=False),
+    sa.Column('display', sa.JSON(), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_display_messages_station_id_stations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('station_id', 'message_id', name=op.f('pk_display_messages'))
     )
     op.create_table('meter_values',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -250,6 +400,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_meter_values_station_time', ['station_id', 'timestamp'], unique=False)
         batch_op.create_index('ix_meter_values_tx_time', ['transaction_id', 'timestamp'], unique=False)
 
+    op.create_table('remote_starts',
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('remote_start_id', sa.Integer(), nullable=False),
+    sa.Column('id_token', sa.String(length=255), nullable=False),
+    sa.Column('evse_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('transaction_id', sa.String(length=36), nullable=True),
+    sa.Column('requested_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_remote_starts_station_id_stations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('station_id', 'remote_start_id', name=op.f('pk_remote_starts'))
+    )
     op.create_table('station_variables',
     sa.Column('station_id', sa.String(length=255), nullable=False),
     sa.Column('component', sa.String(length=50), nullable=False),
@@ -263,24 +425,58 @@ def upgrade() -> None:
     sa.Column('mutability', sa.String(length=16), nullable=True),
     sa.Column('characteristics', sa.JSON(), nullable=True),
     sa.Column('updated_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=True),
+    sa.Column('persistent', sa.Boolean(), nullable=True),
+    sa.Column('constant', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_station_variables_station_id_stations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('station_id', 'component', 'component_instance', 'evse_id', 'connector_id', 'variable', 'variable_instance', 'attribute_type', name=op.f('pk_station_variables'))
     )
+    op.create_table('uploads',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('slot_id', sa.Integer(), nullable=False),
+    sa.Column('station_id', sa.String(length=255), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('path', sa.String(length=1024), nullable=False),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=255), nullable=True),
+    sa.Column('remote_addr', sa.String(length=64), nullable=True),
+    sa.Column('received_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['slot_id'], ['upload_slots.id'], name=op.f('fk_uploads_slot_id_upload_slots'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_uploads')),
+    sa.UniqueConstraint('slot_id', 'filename', name='uq_uploads_slot_filename')
+    )
+    with op.batch_alter_table('uploads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_uploads_station_id'), ['station_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('uploads', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_uploads_station_id'))
+
+    op.drop_table('uploads')
     op.drop_table('station_variables')
+    op.drop_table('remote_starts')
     with op.batch_alter_table('meter_values', schema=None) as batch_op:
         batch_op.drop_index('ix_meter_values_tx_time')
         batch_op.drop_index('ix_meter_values_station_time')
 
     op.drop_table('meter_values')
+    op.drop_table('display_messages')
+    op.drop_table('device_requests')
     op.drop_table('connectors')
+    with op.batch_alter_table('upload_slots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_upload_slots_station_id'))
+
+    op.drop_table('upload_slots')
     with op.batch_alter_table('transactions', schema=None) as batch_op:
         batch_op.drop_index('ix_transactions_token')
         batch_op.drop_index('ix_transactions_state')
+        batch_op.drop_index('ix_transactions_started_at')
 
     op.drop_table('transactions')
     with op.batch_alter_table('status_history', schema=None) as batch_op:
@@ -289,24 +485,38 @@ def downgrade() -> None:
     op.drop_table('status_history')
     op.drop_table('stations')
     with op.batch_alter_table('station_events', schema=None) as batch_op:
+        batch_op.drop_index('uq_station_events_dedupe')
+        batch_op.drop_index('ix_station_events_station_time')
         batch_op.drop_index('ix_station_events_station_kind')
 
     op.drop_table('station_events')
+    with op.batch_alter_table('station_certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_station_certificates_station_id'))
+
+    op.drop_table('station_certificates')
     with op.batch_alter_table('reservations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reservations_station_id'))
 
     op.drop_table('reservations')
+    op.drop_table('maintenance_requests')
     op.drop_table('local_list')
     op.drop_table('id_tokens')
+    op.drop_table('ev_charging')
+    op.drop_table('composite_schedules')
     op.drop_table('charging_profiles')
+    op.drop_table('charging_limits')
+    op.drop_table('certificate_authority')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_station')
+        batch_op.drop_index('ix_audit_log_at')
 
     op.drop_table('audit_log')
     op.drop_table('api_tokens')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('uq_alerts_open_key', sqlite_where=sa.text('resolved_at IS NULL'), postgresql_where=sa.text('resolved_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_alerts_station_id'))
         batch_op.drop_index('ix_alerts_open')
+        batch_op.drop_index('ix_alerts_last_seen')
 
     op.drop_table('alerts')
     # ### end Alembic commands ###
