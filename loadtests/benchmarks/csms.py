@@ -14,8 +14,9 @@ What is measured
 
        Each window follows a warm-up (--warmup seconds) of the same load that is not counted.
 
-       The CSMS (``csms.server.running_csms``) stores everything in a SQLite file (WAL) and
-       answers only after the commit. The baseline is a minimal CSMS on the ``ocpp`` package's
+       The CSMS (``csms.server.running_csms``, with the garbage collector settings of
+       ``chargeloop csms serve``) stores everything in a SQLite file (WAL) and answers only
+       after the commit. The baseline is a minimal CSMS on the ``ocpp`` package's
        ``ocpp.v16.ChargePoint`` (``@on`` handlers for BootNotification, StartTransaction,
        MeterValues, ...) on plain ``websockets``, storing nothing. Both are driven by the same
        load generator.
@@ -30,7 +31,9 @@ What is measured
 
     Each server runs in a process of its own and the stations in separate processes (asyncio
     tasks running chargeloop's ``OcppSession`` over ``connect_ocpp``), so the generator has its
-    own interpreter; the table shows the CPU both sides used, to show which one was the limit.
+    own interpreter; the table shows the CPU both sides used, to show which one was the limit,
+    and what everything else on the machine used meanwhile: figures taken while other work
+    ran (other CPU well above 0%) are not worth comparing.
     On a 2-core machine one load process is the right number for (1): a second one only takes
     CPU from the server. (2) and (3) use several load processes for the file descriptors and
     the handshakes; RLIMIT_NOFILE is raised in every process.
@@ -42,12 +45,14 @@ Targets (2-core machine)
 Figures
     A table, then the last line: one JSON object
     ``{"baseline_msgs_per_s": ..., "csms_msgs_per_s": ..., "ratio": ..., "p99_ms_at_1000": ...,
-    "kib_per_idle_connection": ..., "boot_storm_s": ...}``.
+    "kib_per_idle_connection": ..., "boot_storm_s": ...}`` (``p99_ms_at_1000`` is the CSMS's
+    p99 at --rate; a part left out with --skip, or a storm not all Accepted, is null).
 
 Run
     python loadtests/benchmarks/csms.py [--stations 1000] [--seconds 10] [--rate 1000]
         [--idle 10000] [--storm 5000] [--load-processes 1]
     A quick run: --stations 100 --seconds 3 --rate 100 --idle 500 --storm 300
+    Parts can be left out: --skip baseline|csms|idle|storm (repeatable).
 """
 
 from __future__ import annotations
@@ -139,11 +144,7 @@ def machine_busy_seconds() -> float:
 
 
 def run_async(coro: Any) -> Any:
-    factory = None
-    if os.environ.get("UVLOOP_SERVER") and multiprocessing.current_process().name.endswith("server"):
-        import uvloop
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner() as runner:
         return runner.run(coro)
 
 
