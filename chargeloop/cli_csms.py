@@ -60,6 +60,16 @@ def serve(
     soft_reset_faulted_after: Annotated[float | None, typer.Option(
         min=1, help="Remediation: soft-reset a station Faulted this many seconds (off by "
                     "default).")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="Server certificate (PEM; may hold the key) for wss:// (security profile 2).")]
+    = None,
+    tls_key: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                 help="Server key (PEM), if not in --tls-cert.")]
+    = None,
+    tls_client_ca: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="Require client certificates from this CA, CN = station id (profile 3).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the reference CSMS: OCPP-J at ws://HOST:PORT/ocpp/{stationId}, the REST API
@@ -87,7 +97,11 @@ def serve(
                         heartbeat_interval_s=heartbeat_interval, validation=mode,
                         public_url=public_url, upload_dir=upload_dir,
                         stuck_session_after_s=stuck_session_after,
-                        remediation_soft_reset_after_s=soft_reset_faulted_after)
+                        remediation_soft_reset_after_s=soft_reset_faulted_after,
+                        tls_certfile=tls_cert, tls_keyfile=tls_key, tls_client_ca=tls_client_ca)
+    if tls_client_ca is not None and tls_cert is None:
+        raise typer.BadParameter("mutual TLS needs a server certificate too",
+                                 param_hint="--tls-cert")
     console.print(f"[bold]chargeloop reference CSMS[/] on http://{host}:{port} "
                   f"(OCPP: ws://{host}:{port}/ocpp/<stationId>, API docs: /docs)")
     with contextlib.suppress(KeyboardInterrupt):

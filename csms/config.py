@@ -66,6 +66,12 @@ class CsmsConfig:
     # remediation) this often; a disconnected station is offline after the grace period.
     watchdog_interval_s: float = 5.0
     offline_grace_s: float = 60.0
+    # TLS for security profiles 2 and 3: the server's certificate (PEM, may hold the key too)
+    # and, for profile 3, the CA whose client certificates stations must present; their CN
+    # must then be the station identity.
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    tls_client_ca: Path | None = None
 
     @property
     def unknown_station_policy(self) -> UnknownStations:

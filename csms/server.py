@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from csms.app import CsmsApp
 from csms.config import CsmsConfig
 from csms.core import CsmsCore
 from csms.domain.api_tokens import ApiRole
+from csms.ocpp.tls_protocol import TlsAwareWebSocketProtocol
 
 log = logging.getLogger("chargeloop.csms")
 
@@ -42,14 +44,15 @@ class RunningCsms:
     host: str
     port: int
     admin_token: str | None  # set when this start created it
+    tls: bool = False
 
     @property
     def ocpp_url(self) -> str:
-        return f"ws://{self._host}:{self.port}/ocpp"
+        return f"{'wss' if self.tls else 'ws'}://{self._host}:{self.port}/ocpp"
 
     @property
     def api_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self._host}:{self.port}"
 
     @property
     def _host(self) -> str:
@@ -80,11 +83,17 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _uvicorn_config(app: CsmsApp, config: CsmsConfig) -> uvicorn.Config:
+    tls: dict[str, object] = {}
+    if config.tls_certfile is not None:
+        tls = {"ssl_certfile": str(config.tls_certfile),
+               "ssl_keyfile": str(config.tls_keyfile) if config.tls_keyfile else None}
+        if config.tls_client_ca is not None:
+            tls |= {"ssl_ca_certs": str(config.tls_client_ca), "ssl_cert_reqs": ssl.CERT_REQUIRED}
     return uvicorn.Config(
         app, lifespan="off", access_log=False, log_level="warning",
-        ws="websockets-sansio", ws_max_size=WS_MAX_SIZE, ws_ping_interval=30.0,
+        ws=TlsAwareWebSocketProtocol, ws_max_size=WS_MAX_SIZE, ws_ping_interval=30.0,
         ws_ping_timeout=30.0, ws_per_message_deflate=True, timeout_keep_alive=30,
-        backlog=2048, host=config.host, port=config.port)
+        backlog=2048, host=config.host, port=config.port, **tls)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
@@ -92,7 +101,8 @@ async def running_csms(config: CsmsConfig, *, migrate: bool = True) -> AsyncIter
     core = CsmsCore(config)
     await core.start(migrate=migrate)
     sock = _bind(config.host, config.port)
-    server = uvicorn.Server(_uvicorn_config(CsmsApp(core), config))
+    app = CsmsApp(core, require_certificate_identity=config.tls_client_ca is not None)
+    server = uvicorn.Server(_uvicorn_config(app, config))
     task = asyncio.create_task(server.serve(sockets=[sock]), name="csms-uvicorn")
     try:
         admin = await ensure_admin_token(core, config.admin_token_file)
@@ -102,7 +112,8 @@ async def running_csms(config: CsmsConfig, *, migrate: bool = True) -> AsyncIter
                     await task  # raises what stopped it
                     raise RuntimeError("the CSMS server stopped while starting")
                 await asyncio.sleep(0.01)
-        yield RunningCsms(core, config.host, sock.getsockname()[1], admin)
+        yield RunningCsms(core, config.host, sock.getsockname()[1], admin,
+                          tls=config.tls_certfile is not None)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
