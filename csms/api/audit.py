@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import and_, select, true
 
 from csms.api.security import Commander, Core
 from csms.api.transactions import MAX_PAGE, as_utc
 from csms.storage import tables as t
+from csms.storage.paging import read_page
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
@@ -60,14 +60,8 @@ async def audit_log(
         conditions.append(c.at < as_utc(until))
     where = and_(true(), *conditions)
 
-    async def read(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
-        total = (await conn.execute(select(func.count()).select_from(t.audit_log)
-                                    .where(where))).scalar_one()
-        rows = await conn.execute(select(t.audit_log).where(where)
-                                  .order_by(c.at.desc(), c.id.desc()).limit(limit)
-                                  .offset(offset))
-        return int(total), [dict(r) for r in rows.mappings()]
-
-    total, rows = await core.db.read(read)
+    total, rows = await read_page(
+        core.db, t.audit_log, where,
+        select(t.audit_log).order_by(c.at.desc(), c.id.desc()), limit, offset)
     return AuditPage(total=total, limit=limit, offset=offset,
                      items=[AuditEntry(**r) for r in rows])

@@ -4,17 +4,16 @@ transaction) and the OCPP frames it exchanged recently."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import and_, select
 
 from csms.api.security import Core, Reader
 from csms.api.transactions import MAX_PAGE, MeterValueView, as_utc, meter_value_view
 from csms.core import CsmsCore
 from csms.storage import tables as t
+from csms.storage.paging import read_page
 
 router = APIRouter(prefix="/api/stations", tags=["station history"])
 
@@ -89,15 +88,9 @@ async def status_history(
         conditions.append(c.timestamp < as_utc(until))
     where = and_(*conditions)
 
-    async def read(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
-        total = (await conn.execute(select(func.count()).select_from(t.status_history)
-                                    .where(where))).scalar_one()
-        rows = await conn.execute(select(t.status_history).where(where)
-                                  .order_by(c.timestamp.desc(), c.id.desc())
-                                  .limit(limit).offset(offset))
-        return int(total), [dict(r) for r in rows.mappings()]
-
-    total, rows = await core.db.read(read)
+    total, rows = await read_page(
+        core.db, t.status_history, where,
+        select(t.status_history).order_by(c.timestamp.desc(), c.id.desc()), limit, offset)
     return StatusHistoryPage(total=total, limit=limit, offset=offset,
                              items=[StatusChange(**r) for r in rows])
 
@@ -124,16 +117,11 @@ async def station_meter_values(
         conditions.append(m.timestamp < as_utc(until))
     where = and_(*conditions)
 
-    async def read(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
-        total = (await conn.execute(select(func.count()).select_from(t.meter_values)
-                                    .where(where))).scalar_one()
-        rows = await conn.execute(
-            select(t.meter_values, tx.ocpp_transaction_id)
-            .select_from(t.meter_values.outerjoin(t.transactions, m.transaction_id == tx.id))
-            .where(where).order_by(m.timestamp, m.id).limit(limit).offset(offset))
-        return int(total), [dict(r) for r in rows.mappings()]
-
-    total, rows = await core.db.read(read)
+    total, rows = await read_page(
+        core.db, t.meter_values, where,
+        select(t.meter_values, tx.ocpp_transaction_id)
+        .select_from(t.meter_values.outerjoin(t.transactions, m.transaction_id == tx.id))
+        .order_by(m.timestamp, m.id), limit, offset)
     items = [StationMeterValue(**meter_value_view(r).model_dump(),
                                transaction_id=r["ocpp_transaction_id"]) for r in rows]
     return MeterValuePage(total=total, limit=limit, offset=offset, items=items)

@@ -9,13 +9,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import and_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.api.security import Core, Reader
 from csms.api.stations import require_station
 from csms.core import CsmsCore
 from csms.storage import tables as t
+from csms.storage.paging import read_page
 
 router = APIRouter(prefix="/api", tags=["transactions"])
 
@@ -114,15 +115,9 @@ async def list_transactions(core: CsmsCore, *, station_id: str | None, id_token:
         conditions.append(c.started_at < as_utc(started_to))
     where = and_(true(), *conditions)
 
-    async def read(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
-        total = (await conn.execute(select(func.count()).select_from(t.transactions)
-                                    .where(where))).scalar_one()
-        rows = await conn.execute(select(t.transactions).where(where)
-                                  .order_by(c.started_at.desc(), c.id.desc())
-                                  .limit(limit).offset(offset))
-        return int(total), [dict(r) for r in rows.mappings()]
-
-    total, rows = await core.db.read(read)
+    total, rows = await read_page(
+        core.db, t.transactions, where,
+        select(t.transactions).order_by(c.started_at.desc(), c.id.desc()), limit, offset)
     return TransactionPage(total=total, limit=limit, offset=offset,
                            items=[transaction_view(r) for r in rows])
 

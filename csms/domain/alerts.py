@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, true, update
+from sqlalchemy import and_, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeloop.ocppj import OcppVersion
@@ -55,6 +55,7 @@ from csms.domain.timeutil import Clock, ocpp_time, utcnow
 from csms.events import Event, EventBus
 from csms.storage import tables as t
 from csms.storage.database import Database
+from csms.storage.paging import read_page
 
 log = logging.getLogger("chargeloop.csms.alerts")
 
@@ -613,15 +614,9 @@ class AlertService:
                               else c.acknowledged_at.is_(None))
         where = and_(true(), *conditions)
 
-        async def read(conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
-            total = (await conn.execute(select(func.count()).select_from(t.alerts)
-                                        .where(where))).scalar_one()
-            rows = await conn.execute(select(t.alerts).where(where)
-                                      .order_by(c.last_seen.desc(), c.id.desc())
-                                      .limit(limit).offset(offset))
-            return int(total), [dict(r) for r in rows.mappings()]
-
-        return await self.db.read(read)
+        return await read_page(
+            self.db, t.alerts, where,
+            select(t.alerts).order_by(c.last_seen.desc(), c.id.desc()), limit, offset)
 
 
 def _worse(a: str, b: str) -> str:
