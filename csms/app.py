@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from chargeloop import __version__
 from csms import uploads
@@ -21,7 +22,8 @@ from csms.ocpp.endpoint import OCPP_PREFIX, OcppEndpoint, Receive, Scope, Send
 
 
 def create_api(core: CsmsCore) -> FastAPI:
-    api = FastAPI(
+    # The docs pages must work on an air-gapped bench: their scripts come with the package.
+    api = FastAPIOffline(
         title="chargeloop reference CSMS",
         version=__version__,
         description="Operator API of the chargeloop reference CSMS: stations, transactions, "

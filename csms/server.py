@@ -61,7 +61,7 @@ class RunningCsms:
 
 async def ensure_admin_token(core: CsmsCore, token_file: Path) -> str | None:
     """On first start, create an admin token and keep it in ``token_file`` (mode 0600)."""
-    if core.api_tokens.has_admin():
+    if await core.api_tokens.has_admin():
         return None
     token = await core.api_tokens.create("admin", ApiRole.ADMIN)
     token_file.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from csms.api.schemas import ApiTokenCreate, ApiTokenCreated
+from csms.api.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenView
 from csms.api.security import Admin, Core
 from csms.domain.api_tokens import ApiRole
 
@@ -22,7 +22,15 @@ async def health(core: Core) -> dict[str, object]:
              status_code=status.HTTP_201_CREATED, summary="Create an API token with a role")
 async def create_api_token(body: ApiTokenCreate, core: Core, _: Admin) -> ApiTokenCreated:
     token = await core.api_tokens.create(body.name, ApiRole(body.role), body.subject)
-    return ApiTokenCreated(name=body.name, role=body.role, token=token)
+    made = await core.api_tokens.principal(token)
+    return ApiTokenCreated(id=made.token_id if made else None, name=body.name, role=body.role,
+                           token=token)
+
+
+@router.get("/api-tokens", response_model=list[ApiTokenView],
+            summary="List API tokens (never their secrets), newest first")
+async def list_api_tokens(core: Core, _: Admin) -> list[ApiTokenView]:
+    return [ApiTokenView(**row) for row in await core.api_tokens.listing()]
 
 
 @router.delete("/api-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT,

@@ -78,6 +78,15 @@ class ApiTokenCreate(BaseModel):
                                 description="The driver account of a driver token.")
 
 
+class ApiTokenView(BaseModel):
+    id: int
+    name: str
+    role: str
+    subject: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class ApiTokenCreated(BaseModel):
     id: int | None = None
     name: str

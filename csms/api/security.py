@@ -27,13 +27,13 @@ def get_core(request: Request) -> CsmsCore:
     return request.app.state.core
 
 
-def principal(request: Request,
-              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-              ) -> ApiPrincipal:
+async def principal(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                    ) -> ApiPrincipal:
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API token is required",
                             headers={"WWW-Authenticate": "Bearer"})
-    found = get_core(request).api_tokens.principal(credentials.credentials)
+    found = await get_core(request).api_tokens.principal(credentials.credentials)
     if found is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API token",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,10 @@ from csms.events import Event, EventBus
 from csms.storage import tables as t
 from csms.storage.database import Database
 from csms.storage.upsert import upsert
+
+# How many messages an untargeted StatusNotification or MeterValues trigger lets through before
+# an accepted boot: one per connector, bounded for a station whose connectors are not known yet.
+UNTARGETED_TRIGGER_ALLOWANCE = 32
 
 log = logging.getLogger("chargeloop.csms.provisioning")
 
@@ -112,7 +117,7 @@ class ProvisioningService:
         self.remote_start_ids = IdAllocator(db, _largest_remote_start_id)
         self.display_message_ids = IdAllocator(db, _largest_display_message_id)
         # Per station: the messages its boot gating lets through (the adapter's ``triggered``).
-        self.gates: dict[str, set[str]] = {}
+        self.gates: dict[str, Counter[str]] = {}
         self.vendors: dict[str, VendorHandler] = {}
         # (station, evse, connector) -> availability answered Scheduled, not yet in force.
         self._pending: dict[tuple[str, int, int], str] = {}
@@ -133,24 +138,26 @@ class ProvisioningService:
 
     # -- boot gating -----------------------------------------------------------------------------
 
-    def bind_gate(self, station_id: str, allowed: set[str]) -> None:
-        """The current connection's set of messages allowed before an accepted boot."""
+    def bind_gate(self, station_id: str, allowed: Counter[str]) -> None:
+        """The current connection's allowance of messages before an accepted boot."""
         self.gates[station_id] = allowed
 
-    def trigger_sending(self, station_id: str, action: str) -> None:
+    def trigger_sending(self, station_id: str, action: str, *, targeted: bool) -> None:
         """A TriggerMessage for ``action`` is about to go out: while the boot is not accepted,
-        let that message through (B02 / TC_B_31)."""
+        let what it asks for through (B02 / TC_B_31). A trigger aimed at one EVSE or connector
+        yields one message; an untargeted StatusNotification or MeterValues trigger yields one
+        per connector, and the CSMS may not know how many connectors a new station has."""
         state = self.stations.get(station_id)
         gate = self.gates.get(station_id)
         if gate is not None and (state is None or not state.accepted):
-            gate.add(action)
+            gate[action] += 1 if targeted else UNTARGETED_TRIGGER_ALLOWANCE
 
     def trigger_answered(self, station_id: str, action: str, status: str,
                          evse_id: int | None, connector_id: int | None) -> None:
         if status != "Accepted":
             gate = self.gates.get(station_id)
             if gate is not None:
-                gate.discard(action)
+                gate.pop(action, None)
         self.events.publish("station.trigger", station_id=station_id, message=action,
                             evse_id=evse_id, connector_id=connector_id, status=status)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -26,9 +27,9 @@ class Adapter:
         self.core = core
         self.session = session
         self.station_id = station_id
-        # Messages the CSMS itself asked for with TriggerMessage while the boot was Pending:
-        # those may come before acceptance.
-        self.triggered: set[str] = set()
+        # Messages the CSMS itself asked for with TriggerMessage while the boot was Pending,
+        # with how many of each may still come before acceptance.
+        self.triggered: Counter[str] = Counter()
 
     def route(self, action: str, handler: Handler) -> None:
         self.session.route(action, self._guard(action, handler))
@@ -42,10 +43,11 @@ class Adapter:
             self.core.alerts.seen(self.station_id)  # resolves an offline alert
             if action not in UNGATED:
                 state = stations.get(self.station_id)
-                if (state is None or not state.accepted) and action not in self.triggered:
-                    raise OcppError(ErrorKind.SECURITY_ERROR,
-                                    f"{action} before the station's boot was accepted")
-                self.triggered.discard(action)
+                if state is None or not state.accepted:
+                    if self.triggered[action] <= 0:
+                        raise OcppError(ErrorKind.SECURITY_ERROR,
+                                        f"{action} before the station's boot was accepted")
+                    self.triggered[action] -= 1
             return await handler(payload)
 
         return guarded

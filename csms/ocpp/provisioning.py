@@ -277,8 +277,9 @@ class _Answers:
 
     def trigger_sending(self, extended: bool) -> SendListener:
         def sending(station_id: str, version: OcppVersion, request: dict[str, Any]) -> None:
+            targeted = request.get("connectorId") is not None or request.get("evse") is not None
             self.service.trigger_sending(station_id, triggered_action(
-                version, request["requestedMessage"], extended=extended))
+                version, request["requestedMessage"], extended=extended), targeted=targeted)
 
         return sending
 

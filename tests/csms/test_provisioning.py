@@ -458,6 +458,9 @@ async def test_pending_station_is_provisioned_and_sends_only_what_was_triggered(
         assert (await api.post(trigger, json={"message": "StatusNotification"})
                 ).json()["status"] == "Accepted"
         assert holder["early"] == {}
+        # An untargeted trigger asks for every connector's status, not just one message.
+        second = {**status, "connectorId": 2}
+        assert await cs.call("StatusNotification", second) == {}
 
         accepted = await api.patch("/api/stations/CS-PEND", json={"registration": "Accepted"})
         assert accepted.status_code == 200
