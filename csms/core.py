@@ -35,7 +35,7 @@ from csms.storage.migrate import upgrade_async
 
 log = logging.getLogger("chargeloop.csms")
 
-RECENT_FRAMES = 200  # per station, for the station detail view
+RECENT_FRAMES = 50  # per station, for the station detail view (memory: ~1 KiB a frame)
 FLUSH_EVERY_S = 5.0
 
 

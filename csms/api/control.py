@@ -333,6 +333,13 @@ def result(station_id: str, version: OcppVersion, action: str,
                          status=answer.get("status"), response=answer)
 
 
+async def command(core: CsmsCore, station_id: str, who: ApiPrincipal, version: OcppVersion,
+                  action: str, payload: dict[str, Any]) -> ControlResult:
+    """Send ``action`` and give the station's answer as the endpoint's result."""
+    return result(station_id, version, action,
+                  await send(core, station_id, who, action, payload))
+
+
 def variable_ref(version: OcppVersion, ref: VariableRef, field: str) -> VariableKey:
     """A body's variable as the domain's key, checked against the station's version."""
     if version is OcppVersion.V16:
@@ -406,8 +413,7 @@ async def reset(station_id: str, body: ResetBody, core: Core, who: Commander) ->
         payload = {"type": "Immediate" if body.type == "immediate" else "OnIdle"}
         if body.evse_id:  # a station-wide reset carries no evseId (TC_B_20)
             payload["evseId"] = body.evse_id
-    return result(station_id, version, "Reset", await send(core, station_id, who, "Reset",
-                                                           payload))
+    return await command(core, station_id, who, version, "Reset", payload)
 
 
 @commands.post("/{station_id}/commands/unlock", response_model=ControlResult, responses=NOT_FOUND,
@@ -421,8 +427,7 @@ async def unlock(station_id: str, body: UnlockBody, core: Core,
         payload: dict[str, Any] = {"connectorId": body.evse_id}
     else:
         payload = {"evseId": body.evse_id, "connectorId": body.connector_id}
-    return result(station_id, version, "UnlockConnector",
-                  await send(core, station_id, who, "UnlockConnector", payload))
+    return await command(core, station_id, who, version, "UnlockConnector", payload)
 
 
 @commands.post("/{station_id}/commands/availability", response_model=ControlResult,
@@ -445,8 +450,7 @@ async def change_availability(station_id: str, body: AvailabilityBody, core: Cor
             payload["evse"] = {"id": body.evse_id}
             if body.connector_id is not None:
                 payload["evse"]["connectorId"] = body.connector_id
-    return result(station_id, version, "ChangeAvailability",
-                  await send(core, station_id, who, "ChangeAvailability", payload))
+    return await command(core, station_id, who, version, "ChangeAvailability", payload)
 
 
 @commands.post("/{station_id}/commands/remote-start", response_model=RemoteStartResult,
@@ -510,8 +514,7 @@ async def remote_stop(station_id: str, body: RemoteStopBody, core: Core,
         action = "RemoteStopTransaction"
     else:
         transaction, action = body.transaction_id, "RequestStopTransaction"
-    return result(station_id, version, action,
-                  await send(core, station_id, who, action, {"transactionId": transaction}))
+    return await command(core, station_id, who, version, action, {"transactionId": transaction})
 
 
 @commands.post("/{station_id}/commands/trigger", response_model=ControlResult,
@@ -538,8 +541,7 @@ async def trigger(station_id: str, body: TriggerBody, core: Core,
             payload["evse"] = {"id": body.evse_id}
             if body.connector_id is not None:
                 payload["evse"]["connectorId"] = body.connector_id
-    return result(station_id, version, action, await send(core, station_id, who, action,
-                                                          payload))
+    return await command(core, station_id, who, version, action, payload)
 
 
 async def _get_configuration(core: CsmsCore, station_id: str, who: ApiPrincipal,
@@ -704,8 +706,7 @@ async def data_transfer(station_id: str, body: DataTransferBody, core: Core,
     if body.data is not None:
         payload["data"] = body.data if version is not OcppVersion.V16 or \
             isinstance(body.data, str) else json.dumps(body.data, separators=(",", ":"))
-    return result(station_id, version, "DataTransfer",
-                  await send(core, station_id, who, "DataTransfer", payload))
+    return await command(core, station_id, who, version, "DataTransfer", payload)
 
 
 @commands.post("/{station_id}/commands/display-messages", response_model=DisplayMessageResult,
@@ -770,8 +771,8 @@ async def clear_display_message(station_id: str, message_id: int, core: Core,
                                 who: Commander) -> ControlResult:
     version = version_of(core, station_id)
     only_201(version, "ClearDisplayMessage")
-    return result(station_id, version, "ClearDisplayMessage",
-                  await send(core, station_id, who, "ClearDisplayMessage", {"id": message_id}))
+    return await command(core, station_id, who, version, "ClearDisplayMessage",
+                         {"id": message_id})
 
 
 # -- views -------------------------------------------------------------------------------------

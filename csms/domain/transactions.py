@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from csms.domain.metering import Sample
 from csms.domain.timeutil import Clock, utcnow
 from csms.events import EventBus
 from csms.storage import tables as t
+from csms.storage.bulk import BulkInsert
 from csms.storage.database import Database
 
 log = logging.getLogger("chargeloop.csms.transactions")
@@ -46,7 +48,7 @@ _BY_OCPP_ID = select(t.transactions).where(
         "_ocpp_id", type_=t.transactions.c.ocpp_transaction_id.type))
 _UPDATE_BY_PK = update(t.transactions).where(
     t.transactions.c.id == bindparam("_pk", type_=t.transactions.c.id.type))
-_INSERT_METER_VALUES = insert(t.meter_values)
+_INSERT_METER_VALUES = BulkInsert(t.meter_values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,14 @@ class TransactionService:
         self.clock = clock
         # Active transactions by token, for ConcurrentTx; rebuilt from the table at start.
         self._active_tokens: dict[str, set[int]] = {}
+        # Active transactions as last committed, by (station, OCPP transaction id): most
+        # messages are meter values of a running transaction, and reading its row back for
+        # each one was a tenth of the CSMS's work. Only this service writes transactions (a
+        # station's messages reach the one instance that holds its connection).
+        self._committed: dict[tuple[str, str], dict[str, Any]] = {}
+        # Writes queued but not committed, by the same key: while one is in flight, the
+        # committed row is not the latest and the next write reads the table instead.
+        self._in_flight: Counter[tuple[str, str]] = Counter()
 
     async def load(self) -> None:
         async def read(conn: AsyncConnection) -> list[Any]:
@@ -127,19 +137,34 @@ class TransactionService:
         token = None if event.id_token is None else self.auth.authorize(event.id_token,
                                                                           event.token_type)
         now = self.clock()
+        key = None if event.ocpp_transaction_id is None else \
+            (event.station_id, event.ocpp_transaction_id)
+        known = None if key is None or self._in_flight[key] else self._committed.get(key)
 
         async def write(conn: AsyncConnection) -> TxOutcome:
-            return await self._apply(conn, event, token, late, now)
+            tx = known if known is not None else await self._find(conn, event)
+            return await self._apply(conn, event, tx, token, late, now)
 
-        outcome = await self.db.write(write)
+        if key is not None:
+            self._in_flight[key] += 1
+        try:
+            outcome = await self.db.write(write)
+        except Exception:
+            if key is not None:
+                self._committed.pop(key, None)
+            raise
+        finally:
+            if key is not None:
+                self._in_flight[key] -= 1
+                if not self._in_flight[key]:
+                    del self._in_flight[key]
         self._after(event, outcome)
         return outcome
 
     # -- inside the group commit -------------------------------------------------------------
 
-    async def _apply(self, conn: AsyncConnection, event: TxEvent, token: TokenInfo | None,
-                     late: bool, now: datetime) -> TxOutcome:
-        tx = await self._find(conn, event)
+    async def _apply(self, conn: AsyncConnection, event: TxEvent, tx: dict[str, Any] | None,
+                     token: TokenInfo | None, late: bool, now: datetime) -> TxOutcome:
         if event.event_type == "" and tx is None:
             await self._insert_samples(conn, event, None, late, {})
             return TxOutcome(None, token, late=late)
@@ -304,12 +329,18 @@ class TransactionService:
             "signing_method": s.signing_method, "encoding_method": s.encoding_method,
             "public_key": s.public_key, "late": late, "flag": flags.get(i),
         } for i, s in enumerate(event.samples)]
-        await conn.execute(_INSERT_METER_VALUES, rows)
+        await _INSERT_METER_VALUES(conn, rows)
 
     # -- after the commit ----------------------------------------------------------------------
 
     def _after(self, event: TxEvent, outcome: TxOutcome) -> None:
         tx = outcome.transaction
+        if tx is not None:
+            key = (event.station_id, tx["ocpp_transaction_id"])
+            if tx["state"] == ACTIVE:
+                self._committed[key] = tx
+            else:
+                self._committed.pop(key, None)
         if tx is None:
             if event.samples:
                 self.events.publish("meter_values", station_id=event.station_id,
