@@ -1,0 +1,893 @@
+"""Load a scenario: YAML with line numbers -> JSON Schema -> semantic checks -> ``ScenarioSpec``.
+
+Every problem names the file, the line and column, the key path and what would be valid::
+
+    scenarios/x.yaml:12:5: sites[0].stations[0].count: -3 is less than the minimum of 1
+
+YAML syntax errors, schema errors and semantic errors (unknown template, duplicate station ids,
+...) all become one ``ScenarioError`` listing each ``Problem``. The schema runs first; the
+semantic checks need a well-formed document, so they run only when the schema found nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from chargeloop.ocppj.versions import OcppVersion
+from simulator.scenario.durations import format_duration, parse_duration
+from simulator.scenario.spec import (
+    DEFAULT_START,
+    ArrivalsSpec,
+    AuthSpec,
+    BackendSpec,
+    BehaviourSpec,
+    CatalogVehicleSpec,
+    ConnectorSpec,
+    CsmsOverridesSpec,
+    CustomVehicleSpec,
+    DwellSpec,
+    ExpectationSpec,
+    FaultSpec,
+    LocationSpec,
+    MeterSpec,
+    OperationSpec,
+    PopulationSpec,
+    RouteSpec,
+    ScenarioSpec,
+    SiteSpec,
+    SiteStationsSpec,
+    SocSpec,
+    StationInstance,
+    StationTemplateSpec,
+    TlsSpec,
+    TokensSpec,
+    VehicleChoice,
+    VehiclesSpec,
+)
+
+SCHEMA_FILE = "scenario.schema.json"
+
+Path_ = tuple[str | int, ...]  # a key path into the document
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+    key_path: str  # "sites[0].stations[0].count"; "" for the document as a whole
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.key_path}: {self.message}" if self.key_path else \
+            f"{where}: {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be loaded; ``problems`` says why, one line each in ``str()``."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        unique = dict.fromkeys(problems)
+        self.problems: list[Problem] = sorted(unique, key=lambda p: (p.line, p.column))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# -- public API --------------------------------------------------------------------------------
+
+
+def scenario_schema() -> dict[str, Any]:
+    """The published scenario schema (JSON Schema draft 2020-12)."""
+    return json.loads(_schema_text())
+
+
+def load_scenario(path: str | Path, *,
+                  vehicle_models: Collection[str] | None = None) -> ScenarioSpec:
+    """Load and check the scenario file at ``path``. Relative paths inside it (replay CSVs, TLS
+    files) are resolved against its folder.
+
+    ``vehicle_models``: names ``vehicles.mix[].model`` may use; by default the keys of
+    ``simulator.vehicles.VEHICLE_CATALOG`` when that module exists (else unchecked).
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(str(path), 1, 1, "", f"not UTF-8 text: {exc}")]) from None
+    return load_scenario_text(text, source=str(path), base_dir=path.parent,
+                              vehicle_models=vehicle_models)
+
+
+def load_scenario_text(text: str, source: str = "<string>", *,
+                       base_dir: str | Path | None = None,
+                       vehicle_models: Collection[str] | None = None) -> ScenarioSpec:
+    """Load and check scenario YAML given as text; ``source`` names it in problems and
+    ``base_dir`` (default: the current folder) anchors its relative paths."""
+    tree = _parse(text, source)
+    locator = _Locator(tree, source)
+    if tree is None:
+        raise ScenarioError([Problem(source, 1, 1, "", "the scenario is empty; it needs at least "
+                                     "name, duration, station_templates and sites")])
+    plain = _plain(tree)
+    problems = [p for error in _validator().iter_errors(plain)
+                for p in _schema_problems(error, locator)]
+    if problems:
+        raise ScenarioError(problems)
+    if vehicle_models is None:
+        vehicle_models = _catalogue_models()
+    builder = _Builder(plain, locator, Path(base_dir) if base_dir is not None else Path.cwd(),
+                       vehicle_models)
+    spec = builder.build(text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if builder.problems:
+        raise ScenarioError(builder.problems)
+    return spec
+
+
+# -- YAML and positions ------------------------------------------------------------------------
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip construction, but timestamps stay text: the loader checks them itself, with a
+    line number, where ruamel would raise a bare ValueError for 2026-13-05."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp",
+                             RoundTripConstructor.construct_yaml_str)
+
+
+def _parse(text: str, source: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        raise ScenarioError([Problem(source, line, column, "",
+                                     f"YAML syntax error: {problem}{context}")]) from None
+    except YAMLError as exc:
+        raise ScenarioError([Problem(source, 1, 1, "", f"YAML error: {exc}")]) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip objects as plain JSON-like values (timestamps as ISO text)."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        # 4.0 is a whole number to JSON Schema too; as an int it also counts and indexes
+        return int(node) if node.is_integer() else float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, datetime | date):
+        return node.isoformat()
+    return node
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("sites", 0, "stations", 0, "count")`` -> ``sites[0].stations[0].count``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+class _Locator:
+    """Line and column (1-based) of any key path in the parsed document."""
+
+    def __init__(self, tree: Any, source: str) -> None:
+        self.tree = tree
+        self.source = source
+
+    def _walk(self, path: Path_, want_value: bool) -> tuple[int, int]:
+        node, position = self.tree, (1, 1)
+        for depth, part in enumerate(path, start=1):
+            if isinstance(node, CommentedMap):
+                key = _find_key(node, part)
+                if key is _MISSING:
+                    break
+                line, column, value_line, value_column = _own_position(node, key)
+                position = (line + 1, column + 1)
+                last = depth == len(path)
+                if want_value and last and not isinstance(node[key], dict | list):
+                    position = (value_line + 1, value_column + 1)
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line, column = node.lc.data[part]
+                position = (line + 1, column + 1)
+                node = node[part]
+            else:
+                break
+        return position
+
+    def key(self, path: Path_) -> tuple[int, int]:
+        """Where the key (or list item) at the end of ``path`` is."""
+        return self._walk(path, want_value=False)
+
+    def value(self, path: Path_) -> tuple[int, int]:
+        """Where the scalar value at ``path`` is (its key, for mappings and lists)."""
+        return self._walk(path, want_value=True)
+
+    def problem(self, path: Path_, message: str, *, at_key: bool = False) -> Problem:
+        line, column = self.key(path) if at_key else self.value(path)
+        return Problem(self.source, line, column, format_path(path), message)
+
+    def where(self, path: Path_) -> str:
+        return f"{self.source}:{self.key(path)[0]}"
+
+
+_MISSING = object()
+
+
+def _own_position(node: CommentedMap, key: Any) -> list[int]:
+    """``[key line, key column, value line, value column]`` (0-based) of ``key``, also when it
+    came in through a merge (``<<: *anchor``): then where the anchored mapping has it."""
+    if key in node.lc.data:
+        return node.lc.data[key]
+    for source in getattr(node, "merge", None) or ():
+        mapping = source[1] if isinstance(source, tuple) else source  # older ruamel: (index, map)
+        if isinstance(mapping, CommentedMap) and key in mapping:
+            return _own_position(mapping, key)
+    key_line, key_column = node.lc.line or 0, node.lc.col or 0
+    return [key_line, key_column, key_line, key_column]
+
+
+def _find_key(node: CommentedMap, part: str | int) -> Any:
+    if part in node:
+        return part
+    for key in node:  # keys that were not strings in YAML (1: x) are strings after _plain
+        if str(key) == str(part):
+            return key
+    return _MISSING
+
+
+# -- schema errors -----------------------------------------------------------------------------
+
+
+@cache
+def _schema_text() -> str:
+    return resources.files("simulator.scenario").joinpath(SCHEMA_FILE).read_text("utf-8")
+
+
+@cache
+def _validator() -> Any:
+    return jsonschema_rs.validator_for(json.loads(_schema_text()))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(_schema_text())
+
+
+def _schema_at(path: Sequence[str | int]) -> Any:
+    node: Any = _schema()
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return {}
+    return node
+
+
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
+               "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "null": "nothing (null)"}
+
+# What the schema's patterns mean, in words.
+_PATTERN_HINTS = {
+    r"^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and dashes, starting with a letter "
+                             "or digit",
+    r"^[A-Za-z0-9_-]+$": "use letters, digits, _ and -",
+    r"^[A-Za-z0-9._-]+$": "use letters, digits, '.', '_' and '-'",
+    r"^[A-Za-z0-9._-]*$": "use letters, digits, '.', '_' and '-'",
+    r"^wss?://[^\s]+$": "use a ws:// or wss:// URL",
+    r"^[a-z0-9_]+$": "use lower-case letters, digits and _",
+}
+
+
+def _show(value: Any) -> str:
+    """A value as the message shows it: JSON, shortened."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _one_of(options: Iterable[Any]) -> str:
+    return ", ".join(o if isinstance(o, str) else _show(o) for o in options)
+
+
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    candidates = list(candidates)
+    for candidate in candidates:  # a case slip is the likeliest mistake
+        if candidate.lower() == word.lower():
+            return candidate
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _did_you_mean(word: Any, candidates: Iterable[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    best = _closest(word, candidates)
+    return f"; did you mean {_show(best)}?" if best else ""
+
+
+def _choices(word: Any, candidates: Sequence[str], label: str) -> str:
+    """``; did you mean "x"? Label: a, b`` or ``; label: a, b``: the end of a message about a
+    name that is not one of ``candidates`` (no guess for patterns with wildcards)."""
+    hint = "" if isinstance(word, str) and set(word) & set("*?[") else \
+        _did_you_mean(word, candidates)
+    listed = _summarise(candidates, limit=24)
+    return f"{hint} {label[0].upper()}{label[1:]}: {listed}" if hint else f"; {label}: {listed}"
+
+
+def _schema_problems(error: Any, locator: _Locator) -> list[Problem]:
+    path: Path_ = tuple(error.instance_path)
+    kind = type(error.kind).__name__
+    details = error.kind.as_dict()
+    parent = _schema_at(error.schema_path[:-1])
+    value = error.instance
+
+    if kind == "AdditionalProperties":
+        allowed = sorted(parent.get("properties", {}))
+        return [locator.problem((*path, key), f"unknown key {_show(key)}"
+                                f"{_choices(key, allowed, 'allowed keys')}", at_key=True)
+                for key in details["unexpected"]]
+    if kind == "Required":
+        prop = details["property"]
+        return [locator.problem(path, f"required key {_show(prop)} is missing", at_key=True)]
+    if kind == "PropertyNames":
+        key = details["error"].instance
+        pattern = _schema_at(error.schema_path[:-1]).get("pattern", "")
+        hint = _PATTERN_HINTS.get(pattern, f"the name must match {pattern}")
+        return [locator.problem((*path, key), f"{_show(key)} is not a valid name here: {hint}",
+                                at_key=True)]
+    if kind == "Enum":
+        options = details["options"]
+        if not isinstance(value, str) and str(value) in options:  # ocpp: 1.6 is a number in YAML
+            quoted = ", ".join(_show(o) for o in options)
+            return [locator.problem(path, f"{_show(value)} is read as a number; write it in "
+                                          f"quotes: {_show(str(value))} (allowed values: "
+                                          f"{quoted})")]
+        message = f"{_show(value)} is not one of the allowed values: {_one_of(options)}"
+        message += _did_you_mean(value, [o for o in options if isinstance(o, str)])
+        return [locator.problem(path, message)]
+    if kind == "Type":
+        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in details["types"])
+        got = _TYPE_NAMES.get(_type_of(value), _type_of(value))
+        shown = f" ({_show(value)})" if not isinstance(value, dict | list) else ""
+        return [locator.problem(path, f"expected {wanted}, got {got}{shown}")]
+    if kind in ("AnyOf", "OneOfNotValid", "OneOfMultipleValid", "MinProperties",
+                "MaxProperties", "Pattern") and "title" in parent:
+        subject = "this" if isinstance(value, dict | list) else _show(value)
+        expected = parent.get("description", "").split(" Default:")[0]
+        return [locator.problem(path, f"{subject} is not a valid {parent['title']}: expected "
+                                      f"{expected}")]
+    if kind == "Pattern":
+        hint = _PATTERN_HINTS.get(details.get("pattern", ""), f"it must match "
+                                  f"{details.get('pattern', '')}")
+        return [locator.problem(path, f"{_show(value)} is not valid here: {hint}")]
+    if kind == "MinItems":
+        limit = details["limit"]
+        return [locator.problem(path, f"needs at least {limit} item{'s' * (limit != 1)}")]
+    if kind == "MaxItems":
+        return [locator.problem(path, f"takes at most {details['limit']} items")]
+    if kind == "MinProperties":
+        return [locator.problem(path, f"needs at least {details['limit']} entry")]
+    if kind == "UniqueItems":
+        seen, repeated = [], []
+        for item in value:
+            (repeated if item in seen else seen).append(item)
+        return [locator.problem(path, f"lists {_one_of(repeated)} more than once")]
+    if kind == "MinLength" and value == "":
+        return [locator.problem(path, "must not be empty")]
+    if kind == "MaxLength":
+        return [locator.problem(path, f"{_show(value)} is longer than {details['limit']} "
+                                      "characters")]
+    return [locator.problem(path, error.message)]
+
+
+# -- semantic checks and building --------------------------------------------------------------
+
+
+def _catalogue_models() -> Collection[str] | None:
+    try:
+        from simulator.vehicles import VEHICLE_CATALOG  # optional until that module lands
+    except ImportError:
+        return None
+    return frozenset(VEHICLE_CATALOG)
+
+
+def _expand_ids(prefix: str, first: int, count: int) -> tuple[str, ...]:
+    width = max(3, len(str(first + count - 1)))
+    return tuple(f"{prefix}{n:0{width}d}" for n in range(first, first + count))
+
+
+_WHY_MAX = ("speed max (as fast as possible) needs backend kind reference with transport "
+            "memory: the clock then never waits, and only the in-process backend over the "
+            "in-memory transport answers within the same simulated instant; a socket or a remote "
+            "CSMS cannot keep up. Use speed: realtime or a factor such as 10")
+
+
+class _Builder:
+    """Builds the spec from schema-valid plain data, collecting semantic problems on the way."""
+
+    def __init__(self, data: dict[str, Any], locator: _Locator, base_dir: Path,
+                 vehicle_models: Collection[str] | None) -> None:
+        self.data = data
+        self.locator = locator
+        self.base_dir = base_dir
+        self.vehicle_models = vehicle_models
+        self.problems: list[Problem] = []
+        self.duration_s = 0.0
+        self.station_ids: list[str] = []
+        self.evses: dict[str, int] = {}  # station id -> number of EVSEs
+
+    def problem(self, path: Path_, message: str, *, at_key: bool = False) -> None:
+        self.problems.append(self.locator.problem(path, message, at_key=at_key))
+
+    def positive(self, path: Path_, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            self.problem(path, f"{_show(value)}: the duration must be positive")
+        return seconds
+
+    def optional_duration(self, parent: dict[str, Any], key: str, path: Path_, *,
+                          positive: bool = True) -> float | None:
+        if key not in parent:
+            return None
+        if positive:
+            return self.positive((*path, key), parent[key])
+        return parse_duration(parent[key])
+
+    def within_run(self, path: Path_, value: Any) -> float:
+        at_s = parse_duration(value)
+        if at_s >= self.duration_s > 0:
+            self.problem(path, f"{_show(value)} is not before the end of the run (duration "
+                               f"{format_duration(self.duration_s)})")
+        return at_s
+
+    def local_path(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def match_stations(self, path: Path_, pattern: str) -> tuple[str, ...]:
+        matched = tuple(s for s in self.station_ids if fnmatch.fnmatchcase(s, pattern))
+        if not matched:
+            self.problem(path, f"{_show(pattern)} matches no station"
+                               f"{_choices(pattern, self.station_ids, 'stations')}")
+        return matched
+
+    def check_evse(self, path: Path_, evse: Any, station_ids: Sequence[str]) -> None:
+        if not isinstance(evse, int):
+            return
+        for station_id in station_ids:
+            if evse > self.evses.get(station_id, evse):
+                self.problem(path, f"EVSE {evse} does not exist: {station_id} has "
+                                   f"{self.evses[station_id]} EVSE"
+                                   f"{'s' * (self.evses[station_id] != 1)}")
+                return
+
+    # -- the whole --
+
+    def build(self, *, text_sha256: str) -> ScenarioSpec:
+        d = self.data
+        self.duration_s = self.positive(("duration",), d["duration"])
+        start = self.start()
+        backend = self.backend()
+        speed = self.speed(backend)
+        templates = {name: self.template(name, raw)
+                     for name, raw in d["station_templates"].items()}
+        sites, stations = self.sites(templates, backend)
+        self.check_passwords(backend)
+        site_by_id = {s.id: s for s in sites}
+        drivers = self.drivers(site_by_id)
+        faults = tuple(self.fault(i, raw) for i, raw in enumerate(d.get("faults") or []))
+        operations = tuple(self.operation(i, raw)
+                           for i, raw in enumerate(d.get("operations") or []))
+        if operations and backend.kind != "reference":
+            self.problem(("operations",), "operations go through the reference CSMS's API, so "
+                         "they need backend kind reference", at_key=True)
+        expectations = tuple(self.expectation(i, raw)
+                             for i, raw in enumerate(d.get("expectations") or []))
+        return ScenarioSpec(
+            name=d["name"], duration_s=self.duration_s, station_templates=templates,
+            sites=sites, stations=stations, description=d.get("description", ""),
+            seed=int(d.get("seed", 0)), start=start, speed=speed, backend=backend,
+            vehicles=self.vehicles(), drivers=drivers, faults=faults, operations=operations,
+            expectations=expectations, source=self.locator.source, text_sha256=text_sha256)
+
+    def start(self) -> datetime:
+        if "start" not in self.data:
+            return DEFAULT_START
+        try:
+            moment = datetime.fromisoformat(self.data["start"].replace("z", "Z"))
+        except ValueError as exc:  # the right shape, but 2026-13-05 or 25:00
+            self.problem(("start",), f"{_show(self.data['start'])} is not a real moment: {exc}")
+            return DEFAULT_START
+        if moment.tzinfo is None:  # a date alone: midnight UTC
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
+    def speed(self, backend: BackendSpec) -> float | None:
+        raw = self.data.get("speed")
+        if raw is None:
+            return None if backend.in_memory else 1.0
+        if raw == "max":
+            if not backend.in_memory:
+                self.problem(("speed",), _WHY_MAX)
+            return None
+        if raw == "realtime":
+            return 1.0
+        return float(raw)
+
+    # -- backend --
+
+    def backend(self) -> BackendSpec:
+        raw = self.data.get("backend", {})
+        path: Path_ = ("backend",)
+        kind = raw.get("kind", "reference")
+        transport = raw.get("transport", "memory")
+        if kind == "url":
+            if "url" not in raw:
+                self.problem(path, 'kind url needs the CSMS\'s address: add url: '
+                                   'ws://host:port/path (or wss://)', at_key=True)
+            for key in ("transport", "csms"):
+                if key in raw:
+                    self.problem((*path, key), f"{key} applies only to kind reference (the "
+                                 "CSMS chargeloop starts); a url backend is already running",
+                                 at_key=True)
+        elif "url" in raw:
+            self.problem((*path, "url"), "url applies only to kind url; the reference backend "
+                         "runs in this process", at_key=True)
+        if "tls" in raw and kind == "reference" and transport == "memory":
+            self.problem((*path, "tls"), "tls needs a socket: use transport: websocket, or "
+                         "kind: url with a wss:// url", at_key=True)
+        if kind == "url" and "tls" in raw and str(raw.get("url", "")).startswith("ws://"):
+            self.problem((*path, "url"), "tls is set but the url is ws://; use wss://")
+        tls = None
+        if "tls" in raw:
+            files = {}
+            for key, value in raw["tls"].items():
+                files[key] = self.local_path(value)
+                if not files[key].is_file():
+                    self.problem((*path, "tls", key), f"file not found: {files[key]}")
+            tls = TlsSpec(**files)
+        csms_raw = raw.get("csms", {})
+        csms = CsmsOverridesSpec(
+            heartbeat_interval_s=self.optional_duration(csms_raw, "heartbeat_interval",
+                                                        (*path, "csms")),
+            unknown_stations=csms_raw.get("unknown_stations"),
+            stuck_session_after_s=self.optional_duration(csms_raw, "stuck_session_after",
+                                                         (*path, "csms")))
+        return BackendSpec(kind=kind, transport=transport, url=raw.get("url"),
+                           password=raw.get("password"), passwords=dict(raw.get("passwords", {})),
+                           tls=tls, csms=csms)
+
+    def check_passwords(self, backend: BackendSpec) -> None:
+        known = set(self.station_ids)
+        for station_id in backend.passwords:
+            if station_id not in known:
+                self.problem(("backend", "passwords", station_id),
+                             f"no station has the id {_show(station_id)}"
+                             f"{_choices(station_id, self.station_ids, 'stations')}",
+                             at_key=True)
+
+    # -- vehicles --
+
+    def vehicles(self) -> VehiclesSpec:
+        raw = self.data.get("vehicles", {})
+        if "mix" not in raw:
+            return VehiclesSpec()
+        mix: list[VehicleChoice] = []
+        for i, item in enumerate(raw["mix"]):
+            path: Path_ = ("vehicles", "mix", i)
+            if "model" in item:
+                extra = sorted(set(item) - {"model", "weight"})
+                if extra:
+                    self.problem((*path, extra[0]), f"{', '.join(extra)} cannot go with model: "
+                                 "a catalogue model brings its own figures; drop model to "
+                                 "describe a vehicle of your own", at_key=True)
+                models = self.vehicle_models
+                if models is not None and item["model"] not in models:
+                    self.problem((*path, "model"), f"{_show(item['model'])} is not in the vehicle "
+                                 f"catalogue{_choices(item['model'], sorted(models), 'models')}")
+                mix.append(CatalogVehicleSpec(model=item["model"],
+                                              weight=float(item.get("weight", 1.0))))
+            else:
+                mix.append(CustomVehicleSpec(
+                    name=item["name"], capacity_wh=item["capacity_kwh"] * 1000.0,
+                    ac_max_w=item["ac_kw"] * 1000.0, ac_phases=item.get("ac_phases", 3),
+                    dc_max_w=item.get("dc_kw", 0.0) * 1000.0,
+                    weight=float(item.get("weight", 1.0))))
+        return VehiclesSpec(mix=tuple(mix))
+
+    # -- stations and sites --
+
+    def template(self, name: str, raw: dict[str, Any]) -> StationTemplateSpec:
+        path: Path_ = ("station_templates", name)
+        meter_raw = raw.get("meter", {})
+        meter_defaults = MeterSpec()
+        meter = MeterSpec(
+            measurands=tuple(meter_raw.get("measurands", meter_defaults.measurands)),
+            sample_interval_s=parse_duration(meter_raw.get("sample_interval",
+                                                           meter_defaults.sample_interval_s)),
+            clock_aligned_interval_s=parse_duration(
+                meter_raw.get("clock_aligned_interval", meter_defaults.clock_aligned_interval_s)),
+            noise=float(meter_raw.get("noise", meter_defaults.noise)),
+            signed=meter_raw.get("signed", meter_defaults.signed))
+        connectors = tuple(ConnectorSpec(type=c["type"], max_power_w=c["max_power_kw"] * 1000.0,
+                                         phases=c.get("phases", 3))
+                           for c in raw["connectors"])
+        fields: dict[str, Any] = {}
+        if "heartbeat_interval" in raw:
+            fields["heartbeat_interval_s"] = self.positive((*path, "heartbeat_interval"),
+                                                           raw["heartbeat_interval"])
+        for key in ("vendor", "model", "evses"):
+            if key in raw:
+                fields[key] = raw[key]
+        for key in ("tx_start_point", "tx_stop_point"):
+            if key in raw:
+                fields[key] = tuple(raw[key])
+        if "ocpp" in raw:
+            fields["ocpp"] = OcppVersion.parse(raw["ocpp"])
+        return StationTemplateSpec(name=name, connectors=connectors, meter=meter,
+                                   auth=AuthSpec(**raw.get("auth", {})), **fields)
+
+    def sites(self, templates: dict[str, StationTemplateSpec],
+              backend: BackendSpec) -> tuple[tuple[SiteSpec, ...], tuple[StationInstance, ...]]:
+        sites: list[SiteSpec] = []
+        stations: list[StationInstance] = []
+        first_seen: dict[str, str] = {}  # station id -> where
+        next_number: dict[str, int] = {}  # id prefix -> next number
+        site_ids: dict[str, str] = {}
+        for i, raw in enumerate(self.data["sites"]):
+            path: Path_ = ("sites", i)
+            if raw["id"] in site_ids:
+                self.problem((*path, "id"), f"site id {_show(raw['id'])} is already used at "
+                             f"{site_ids[raw['id']]}")
+            site_ids.setdefault(raw["id"], self.locator.where((*path, "id")))
+            if raw.get("load_balancing", "none") != "none" and "grid_limit_kw" not in raw:
+                self.problem((*path, "load_balancing"), f"load_balancing "
+                             f"{raw['load_balancing']} shares grid_limit_kw, which this site "
+                             "does not set")
+            entries: list[SiteStationsSpec] = []
+            for j, entry in enumerate(raw["stations"]):
+                entry_path = (*path, "stations", j)
+                template = templates.get(entry["template"])
+                if template is None:
+                    self.problem((*entry_path, "template"), f"unknown station template "
+                                 f"{_show(entry['template'])}"
+                                 f"{_choices(entry['template'], list(templates), 'templates')}")
+                if "ids" in entry:
+                    prefix = None
+                    if "count" in entry and entry["count"] != len(entry["ids"]):
+                        self.problem((*entry_path, "count"), f"count {entry['count']} but "
+                                     f"{len(entry['ids'])} ids listed; give one or the other")
+                    ids = tuple(entry["ids"])
+                else:
+                    prefix = entry["id_prefix"] if "id_prefix" in entry else raw["id"].upper() + "-"
+                    first = next_number.get(prefix, 1)
+                    ids = _expand_ids(prefix, first, entry.get("count", 1))
+                    next_number[prefix] = first + len(ids)
+                for station_id in ids:
+                    if station_id in first_seen:
+                        self.problem(entry_path, f"station id {_show(station_id)} is already used "
+                                     f"at {first_seen[station_id]}; station ids must be unique "
+                                     "(set id_prefix or ids)", at_key=True)
+                        continue
+                    first_seen[station_id] = self.locator.where(entry_path)
+                    self.station_ids.append(station_id)
+                    if template is not None:
+                        self.evses[station_id] = template.evses
+                        stations.append(StationInstance(id=station_id, site_id=raw["id"],
+                                                        template=template,
+                                                        password=backend.password_for(station_id)))
+                entries.append(SiteStationsSpec(template=entry["template"], ids=ids,
+                                                id_prefix=prefix))
+            location = None
+            if "location" in raw:
+                location = LocationSpec(lat=float(raw["location"]["lat"]),
+                                        lon=float(raw["location"]["lon"]))
+            grid_limit_w = raw["grid_limit_kw"] * 1000.0 if "grid_limit_kw" in raw else None
+            sites.append(SiteSpec(id=raw["id"], stations=tuple(entries),
+                                  kind=raw.get("kind", "public"), location=location,
+                                  grid_limit_w=grid_limit_w,
+                                  load_balancing=raw.get("load_balancing", "none")))
+        return tuple(sites), tuple(stations)
+
+    # -- drivers --
+
+    def drivers(self, sites: dict[str, SiteSpec]) -> tuple[PopulationSpec, ...]:
+        out: list[PopulationSpec] = []
+        names: dict[str, str] = {}
+        for i, raw in enumerate(self.data.get("drivers") or []):
+            path: Path_ = ("drivers", i)
+            if raw["name"] in names:
+                self.problem((*path, "name"), f"driver group name {_show(raw['name'])} is "
+                             f"already used at {names[raw['name']]}")
+            names.setdefault(raw["name"], self.locator.where((*path, "name")))
+            site = sites.get(raw["site"])
+            if site is None:
+                self.problem((*path, "site"), f"unknown site {_show(raw['site'])}"
+                             f"{_choices(raw['site'], list(sites), 'sites')}")
+            arrivals_raw = raw["arrivals"]
+            if "replay" in arrivals_raw:
+                extra = sorted(set(arrivals_raw) - {"replay"})
+                if extra:
+                    self.problem((*path, "arrivals", extra[0]), f"{', '.join(extra)} cannot go "
+                                 "with replay: replayed sessions bring their own arrival times",
+                                 at_key=True)
+                replay = self.local_path(arrivals_raw["replay"])
+                if not replay.is_file():
+                    self.problem((*path, "arrivals", "replay"), f"file not found: {replay}")
+                arrivals = ArrivalsSpec(replay=replay)
+            else:
+                profile = arrivals_raw.get("profile", site.kind if site else "flat")
+                arrivals = ArrivalsSpec(profile=profile, per_day=float(arrivals_raw["per_day"]))
+            dwell = None
+            if "dwell" in raw:
+                dwell = DwellSpec(mean_s=self.positive((*path, "dwell", "mean"),
+                                                       raw["dwell"]["mean"]),
+                                  sd_s=parse_duration(raw["dwell"].get("sd", 0)))
+            soc = None
+            if "soc_at_arrival" in raw:
+                soc = SocSpec(mean=float(raw["soc_at_arrival"]["mean"]),
+                              sd=float(raw["soc_at_arrival"].get("sd", 0.0)))
+            route = None
+            if "route" in raw:
+                route = RouteSpec(polyline=tuple((float(p[0]), float(p[1]))
+                                                 for p in raw["route"]["polyline"]),
+                                  speed_mps=raw["route"].get("speed_kmh", 50.0) / 3.6)
+            out.append(PopulationSpec(
+                name=raw["name"], site=raw["site"], arrivals=arrivals, dwell=dwell,
+                soc_at_arrival=soc,
+                target_soc=float(raw["target_soc"]) if "target_soc" in raw else None,
+                tokens=TokensSpec(**raw.get("tokens", {})),
+                behaviour=BehaviourSpec(**{k: float(v) for k, v in
+                                           raw.get("behaviour", {}).items()}),
+                route=route))
+        return tuple(out)
+
+    # -- faults, operations, expectations --
+
+    def fault(self, i: int, raw: dict[str, Any]) -> FaultSpec:
+        path: Path_ = ("faults", i)
+        kind = raw["kind"]
+        if ("at" in raw) == ("random" in raw):
+            self.problem(path, "give either at (a fixed time) or random: {per_day: ...}, not "
+                         + ("both" if "at" in raw else "neither"), at_key=True)
+        at_s = self.within_run((*path, "at"), raw["at"]) if "at" in raw else None
+        duration_s = self.optional_duration(raw, "duration", path)
+        station_ids: tuple[str, ...] = ()
+        if kind != "csms_unreachable":
+            station_ids = self.match_stations((*path, "stations"), raw.get("stations", "*"))
+        if "evse" in raw:
+            self.check_evse((*path, "evse"), raw["evse"], station_ids)
+        fields: dict[str, Any] = {}
+        if kind == "station_fault":
+            fields["error_code"] = raw.get("error_code", "OtherError")
+            fields["evse"] = raw.get("evse", 1)
+        elif kind == "meter_fault":
+            fault = raw["fault"]
+            owners = {"drift_pct_per_h": "drift", "jump_kwh": "jump", "reset_to_kwh": "reset"}
+            for key, owner in owners.items():
+                if key in raw and fault != owner:
+                    self.problem((*path, key), f"{key} applies only to fault: {owner}",
+                                 at_key=True)
+                elif key not in raw and fault == owner and owner != "reset":
+                    self.problem((*path, "fault"), f"fault: {owner} needs {key}")
+            fields.update(meter_fault=fault, evse=raw.get("evse", 1))
+            if fault == "drift" and "drift_pct_per_h" in raw:
+                fields["drift_pct_per_h"] = float(raw["drift_pct_per_h"])
+            if fault == "jump" and "jump_kwh" in raw:
+                fields["jump_wh"] = float(raw["jump_kwh"]) * 1000.0
+            if fault == "reset":
+                fields["reset_to_wh"] = float(raw.get("reset_to_kwh", 0.0)) * 1000.0
+        elif kind == "clock_skew":
+            fields["skew_s"] = float(raw["seconds"])
+        elif kind == "corrupt_frame":
+            fields["count"] = raw.get("count", 1)
+        return FaultSpec(kind=kind, at_s=at_s,
+                         random_per_day=float(raw["random"]["per_day"]) if "random" in raw
+                         else None,
+                         duration_s=duration_s, stations=raw.get("stations", "*"),
+                         station_ids=station_ids, location=self.locator.where(path), **fields)
+
+    def operation(self, i: int, raw: dict[str, Any]) -> OperationSpec:
+        path: Path_ = ("operations", i)
+        command = raw["command"]
+        params = dict(raw.get("params", {}))
+        params_path = (*path, "params")
+        defaults = _PARAM_DEFAULTS.get(command, {})
+        params = {**defaults, **params}
+        if "limit_kw" in params:
+            params["limit_w"] = float(params.pop("limit_kw")) * 1000.0
+        for key in ("expires_in", "duration"):
+            if key in params:
+                params[f"{key}_s"] = self.positive((*params_path, key), params.pop(key))
+        if "retrieve_in" in params:
+            params["retrieve_in_s"] = parse_duration(params.pop("retrieve_in"))
+        station_ids = self.match_stations((*path, "station"), raw["station"])
+        if "evse" in params:
+            self.check_evse((*params_path, "evse"), params["evse"], station_ids)
+        return OperationSpec(at_s=self.within_run((*path, "at"), raw["at"]), command=command,
+                             station=raw["station"], station_ids=station_ids, params=params,
+                             location=self.locator.where(path))
+
+    def expectation(self, i: int, raw: dict[str, Any]) -> ExpectationSpec:
+        ((kind, value),) = raw.items()
+        if kind == "energy_within_pct":
+            value = {"of": value.get("of", "needed"), "pct": float(value["pct"])}
+        elif kind == "transactions_match_csms":
+            value = {"energy_tolerance_wh": float(value.get("energy_tolerance_wh", 1.0))}
+        elif kind == "p99_latency_ms_below":
+            value = float(value)
+        elif kind == "alerts_raised":
+            value = {"kind": value["kind"], "min": value.get("min", 1), "max": value.get("max")}
+            if value["max"] is not None and value["max"] < value["min"]:
+                self.problem(("expectations", i, kind, "max"), f"max {value['max']} is below "
+                             f"min {value['min']}")
+        return ExpectationSpec(kind=kind, value=value,
+                               location=self.locator.where(("expectations", i)))
+
+
+_PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "reset": {"type": "Soft"},
+    "unlock": {"connector": 1},
+    "change_availability": {"evse": 0},
+    "reserve": {"evse": 0},
+    "set_charging_profile": {"evse": 0, "purpose": "TxDefaultProfile", "stack_level": 0},
+    "get_log": {"log_type": "DiagnosticsLog"},
+}
+
+
+def _summarise(items: Sequence[str], limit: int = 8) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
