@@ -49,7 +49,6 @@ def main(
 # -- groups whose feature has not landed yet ---------------------------------------------------
 
 _PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
-    "run": ("Run a scenario or a folder of scenarios (simulator).", "the simulator", 4, {}),
     "conformance": ("OCTT-named conformance suites: CSMS or station under test.",
                     "the conformance suites", 6, {
         "csms": "Check a CSMS: chargeloop plays the charging stations.",
@@ -102,6 +101,15 @@ def _add_lazy_group(name: str, module: str) -> None:
 
 
 _add_lazy_group("csms", "chargeloop.cli_csms")
+
+
+def _register_run() -> None:
+    from chargeloop.cli_run import run
+
+    app.command("run")(run)
+
+
+_register_run()
 
 
 # -- demo ----------------------------------------------------------------------------------------

@@ -1,0 +1,1175 @@
+"""The simulated charging station: one :class:`SimStation` per station, OCPP 1.6J or 2.0.1.
+
+What runs per station, and what it costs:
+
+* a connection process: connect (jittered), boot (retried at the interval the CSMS gives), then
+  blocked on the connection until it closes, then reconnect with exponential back-off and jitter;
+* a timer process for the heartbeat and clock-aligned meter values (one timeout per interval);
+* per EVSE in a transaction, one process that wakes at meter samples and when the delivered power
+  must be re-evaluated (a curve point, full, a smart-charging period, a site change);
+* a drain process only while messages wait to be sent.
+
+Outgoing messages go through the :class:`~simulator.station.outbox.Outbox` in the order the
+station decided them; incoming CSMS calls run as SimPy processes through ``clock.in_sim`` and are
+answered by the version's protocol module (:mod:`.protocol16`, :mod:`.protocol201`). What the
+station did lands in the shared :class:`~simulator.station.recorder.Recorder`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import types
+from collections.abc import Callable, Generator, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from chargeloop.clock import SimClock
+from chargeloop.ocppj import (
+    CallContext,
+    CallErrorReceived,
+    CallTimeout,
+    OcppError,
+    OcppSession,
+    OcppVersion,
+    PayloadInvalid,
+    Role,
+    SessionClosed,
+)
+from chargeloop.ocppj.trace import TraceHook
+from simulator.meters import Meter, sampled_values
+from simulator.station.auth_store import (
+    AuthorizationCache,
+    Authorizer,
+    Decision,
+    LocalAuthList,
+)
+from simulator.station.evse import (
+    CHARGING,
+    EV_CONNECTED,
+    IDLE,
+    SUSPENDED_EV,
+    SUSPENDED_EVSE,
+    Authorization,
+    EvseState,
+    Transaction,
+)
+from simulator.station.link import BackendUnreachable, Link
+from simulator.station.outbox import Kind, Outbox, OutMessage, Undeliverable
+from simulator.station.recorder import Recorder
+from simulator.station.reservations import EvseAvailability, Reservations
+from simulator.station.settings import StationSettings, settings_for
+from simulator.station.smart_charging import ChargingProfiles
+from simulator.station.spec import StationSpec
+
+if TYPE_CHECKING:
+    from simulator.ocmf import OcmfSigner
+    from simulator.sites import Site
+
+log = logging.getLogger("chargeloop.simulator.station")
+
+Gen = Generator[Any, Any, Any]
+
+REBOOT_FLUSH_S = 30.0  # a reset waits at most this long for queued messages to go out
+
+
+class SimStation:
+    """One simulated charging station. Build it, call :meth:`start`, and drive it with the
+    generator methods (``yield from station.plug_in(1, vehicle)``) from SimPy processes."""
+
+    def __init__(self, spec: StationSpec, clock: SimClock, link: Link, recorder: Recorder,
+                 rng: np.random.Generator, *, site: Site | None = None,
+                 signer: OcmfSigner | None = None, trace: TraceHook | None = None) -> None:
+        self.spec = spec
+        self.trace = trace  # sees every frame of every connection (a run's ocpp.jsonl)
+        self.id = spec.id
+        self.version: OcppVersion = spec.version
+        self.clock = clock
+        self.env: simpy.Environment = clock.env
+        self.link = link
+        self.recorder = recorder
+        self.rng = rng
+        self.site = site
+        self.signer = signer if spec.meter.signed else None
+        self.clock_skew_s = 0.0
+        self.firmware_version = spec.firmware_version
+        meter = spec.meter
+        self.evses: list[EvseState] = [
+            EvseState(e, Meter(child, phases=e.phases, nominal_voltage_v=meter.nominal_voltage_v,
+                               frequency_hz=meter.frequency_hz, noise=meter.noise,
+                               start_wh=meter.start_wh))
+            for e, child in zip(spec.evses, rng.spawn(len(spec.evses)), strict=True)]
+        # what a CSMS may read and change: 1.6 configuration keys or the 2.0.1 device model
+        self.settings: StationSettings = settings_for(
+            self.version.value, spec.settings_seed(),
+            **({} if self.version is OcppVersion.V16 else {"now": self.utc}))
+        self.settings.on_change(self._setting_changed)
+        self.auth_cache = AuthorizationCache(self.version, self.settings)
+        self.local_list = LocalAuthList(self.version, self.settings)
+        self.authorizer = Authorizer(self.settings, self.local_list, self.auth_cache)
+        self.reservations = Reservations(self.version, settings=self.settings)
+        self.profiles = ChargingProfiles(
+            self.version, evse_ids=[e.id for e in spec.evses], limits=self.settings,
+            evse_max_w={e.id: e.max_power_w for e in spec.evses})
+        # maintenance state the CSMS can ask for with TriggerMessage
+        self.firmware_status = "Idle"
+        self.firmware_request_id: int | None = None
+        self.diagnostics_status = "Idle"
+        self.log_status = "Idle"
+        self.log_request_id: int | None = None
+        self.firmware_process: simpy.Process | None = None
+        self.log_process: simpy.Process | None = None
+        self._idle_waiters: list[simpy.Event] = []
+        self._back_online: list[simpy.Event] = []
+        # station-wide state (1.6 connector 0)
+        self.operative = True
+        self.fault_code: str | None = None
+        self._station_sent_status: str | None = None
+        self.station_acked_status: str | None = None  # connector 0 (1.6), as the CSMS has it
+        # connection
+        self._session: OcppSession | None = None
+        self._closed: simpy.Event | None = None
+        self._online = False
+        self._booted = False
+        self.boot_reason = "PowerUp"
+        self._net_down_until = -math.inf
+        self._stopped = False
+        self._rebooting = False
+        self._boot_now: simpy.Event | None = None
+        self._started = False
+        # sending
+        self._outbox = Outbox(spec.offline_queue_size)
+        self._draining = False
+        # timers
+        self._timer_wake: simpy.Event | None = None
+        self._next_heartbeat = math.inf
+        self._next_aligned: float | None = None
+        self._tx_counter = 0
+        self._reset_when_idle: str | None = None
+        from simulator.station.protocol16 import Protocol16
+        from simulator.station.protocol201 import Protocol201
+
+        self.proto: Protocol16 | Protocol201 = (Protocol16(self) if self.version is OcppVersion.V16
+                                                else Protocol201(self))
+
+    # -- what the engine and drivers read ----------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        """Connected, booted and accepted: messages go out now."""
+        return self._online
+
+    @property
+    def queued_messages(self) -> int:
+        return len(self._outbox)
+
+    def evse(self, evse_id: int) -> EvseState:
+        if not 1 <= evse_id <= len(self.evses):
+            raise KeyError(f"{self.id} has no EVSE {evse_id}")
+        return self.evses[evse_id - 1]
+
+    def status(self, evse_id: int) -> str | None:
+        return self.evse(evse_id).sent_status
+
+    def transaction(self, evse_id: int) -> Transaction | None:
+        return self.evse(evse_id).tx
+
+    def power_w(self, evse_id: int) -> float:
+        return self.evse(evse_id).power_w
+
+    def energy_wh(self, evse_id: int) -> float:
+        evse = self.evse(evse_id)
+        evse.settle(self.env.now)
+        return evse.meter.energy_wh
+
+    def meter(self, evse_id: int) -> Meter:
+        """The EVSE's meter (fault hook: ``station.meter(1).inject(MeterFault("stuck"))``)."""
+        return self.evse(evse_id).meter
+
+    # -- time --------------------------------------------------------------------------------------
+
+    def timestamp(self, t: float | None = None) -> str:
+        """An OCPP timestamp of simulation time ``t`` (default now) on the station's clock,
+        which runs ``clock_skew_s`` off."""
+        return self.clock.iso((self.env.now if t is None else t) + self.clock_skew_s)
+
+    def utc(self, t: float | None = None) -> datetime:
+        return self.clock.utc((self.env.now if t is None else t) + self.clock_skew_s)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Power up: connect (after a jittered delay), boot, and start the timers."""
+        if self._started:
+            return
+        self._started = True
+        self.env.process(self._connection())
+        self.env.process(self._timer())
+
+    def shutdown(self) -> None:
+        """Stop: close the connection and let the processes end."""
+        self._stopped = True
+        self._wake_timer()
+        self._drop_connection("shutdown")
+
+    def record_open_sessions(self) -> None:
+        """Put transactions still running (or whose 1.6 id never came) in the sessions table,
+        at the end of a run."""
+        for evse in self.evses:
+            if evse.tx is not None:
+                evse.settle(self.env.now)
+                self._record_session(evse.tx, evse, force=True)
+        for tx in self.proto.unrecorded():
+            self._record_session(tx, None, force=True)
+
+    # -- fault hooks -------------------------------------------------------------------------------
+
+    def go_offline(self, duration_s: float | None) -> None:
+        """The network goes down for ``duration_s`` (None: for the rest of the run)."""
+        until = math.inf if duration_s is None else self.env.now + duration_s
+        self._net_down_until = max(self._net_down_until, until)
+        self.event("network_down", "" if duration_s is None else f"{duration_s:g} s")
+        self._drop_connection("network down")
+
+    def fault(self, evse_id: int, error_code: str, duration_s: float | None) -> Gen:
+        """EVSE ``evse_id`` (0: the whole station) reports ``error_code`` for ``duration_s``
+        (None: for the rest of the run): a running transaction ends, the connector is Faulted,
+        and when the fault clears it reports its status again."""
+        evses = self.evses if evse_id == 0 else [self.evse(evse_id)]
+        self.event("fault_applied", f"evse {evse_id}: {error_code}")
+        if evse_id == 0:
+            self.fault_code = error_code
+            self._refresh_station()
+        for evse in evses:
+            evse.fault = error_code
+            if evse.tx is not None:
+                self._end_tx(evse, "Other", "AbnormalCondition")
+            self.changed(evse)
+        if duration_s is not None:
+            yield self.env.timeout(duration_s)
+            self.event("fault_cleared", f"evse {evse_id}: {error_code}")
+            if evse_id == 0:
+                self.fault_code = None
+                self._refresh_station()
+            for evse in evses:
+                if evse.fault == error_code:
+                    evse.fault = None
+                    self.changed(evse)
+        else:
+            yield self.env.timeout(0)
+
+    def send_corrupt_frame(self) -> None:
+        """Put a broken frame on the wire (the CSMS must answer or drop it, never hang)."""
+        session = self._session
+        if session is None:
+            return
+        self.event("corrupt_frame", "")
+        self.clock.bridge(_quietly(session.send_text('[2,"corrupt-frame","Heartbeat",{')))
+
+    # -- what drivers do ---------------------------------------------------------------------------
+
+    def plug_in(self, evse_id: int, vehicle: Any) -> Gen:
+        """The driver plugs ``vehicle`` into EVSE ``evse_id``."""
+        evse = self.evse(evse_id)
+        if evse.plugged:
+            raise RuntimeError(f"{self.id} EVSE {evse_id} is already occupied")
+        evse.settle(self.env.now)
+        evse.plugged, evse.vehicle, evse.finishing = True, vehicle, False
+        if evse.tx is not None:
+            self.proto.tx_event(evse, evse.tx, "CablePluggedIn")
+        elif self._start_due(evse):
+            self._begin_tx(evse, "CablePluggedIn")
+        self.changed(evse, "CablePluggedIn")
+        yield self.env.timeout(0)
+
+    def unplug(self, evse_id: int) -> Gen:
+        """The driver takes the cable out (ending the transaction as TxStopPoint says)."""
+        evse = self.evse(evse_id)
+        if not evse.plugged:
+            yield self.env.timeout(0)
+            return
+        evse.settle(self.env.now)
+        evse.plugged = False
+        tx = evse.tx
+        if tx is not None:
+            if self._stop_due(evse, unplugged=True):
+                self._end_tx(evse, "EVDisconnected", "EVCommunicationLost")
+            else:
+                self.proto.tx_event(evse, tx, "EVCommunicationLost")
+        evse.vehicle, evse.finishing = None, False
+        if evse.tx is None:
+            evse.auth = None
+        self.changed(evse, "EVCommunicationLost")
+        yield self.env.timeout(0)
+
+    def present_token(self, evse_id: int, token: Any) -> Gen:
+        """The driver holds ``token`` (an :class:`~simulator.drivers.IdToken` or an id string)
+        to the reader of EVSE ``evse_id``; returns whether the station accepted it. With a
+        transaction running, the token that started it stops it."""
+        evse = self.evse(evse_id)
+        token_id, token_type = _token(token)
+        if evse.tx is not None and evse.auth is not None:
+            if token_id == evse.auth.id_token:
+                return (yield from self.stop_by_driver(evse_id, token))
+            return False
+        if evse.fault is not None or not evse.operative or evse.auth is not None:
+            return False
+        verdict = yield from self.authorize(token_id, token_type, evse_id)
+        if not verdict.accepted:
+            self.event("token_rejected", f"evse {evse_id}: {token_id} {verdict.status}")
+            return False
+        if evse.auth is not None or not evse.operative or evse.fault is not None:
+            return False  # taken meanwhile (a remote start, a change of availability)
+        if len(self.reservations) and self.reservations.blocks(
+                evse_id, token_id, verdict.group_id, self.reservation_view(free=evse)):
+            self.event("token_rejected", f"evse {evse_id}: {token_id} reserved for another")
+            return False
+        self.authorized(evse, Authorization(token_id, token_type, verdict.group_id,
+                                             since_s=self.env.now))
+        return True
+
+    def stop_by_driver(self, evse_id: int, token: Any) -> Gen:
+        """The driver ends the charge with ``token`` (the one that started it); True if the
+        transaction was stopped."""
+        evse = self.evse(evse_id)
+        token_id, _ = _token(token)
+        yield self.env.timeout(0)
+        if evse.tx is None or evse.auth is None or evse.auth.id_token != token_id:
+            return False
+        self.deauthorize(evse, "Local", "StopAuthorized")
+        return True
+
+    # -- authorisation -----------------------------------------------------------------------------
+
+    def authorize(self, token_id: str, token_type: str = "ISO14443",
+                  evse_id: int | None = None) -> Gen:
+        """Is ``token_id`` good? The local list, the cache and the settings decide first
+        (:func:`~simulator.station.auth_store.decide`); when they say ask, the CSMS is asked,
+        and if that fails the offline rules decide."""
+        token = self.proto.token(token_id, token_type)
+        result = self.authorizer.decide(token, online=self._online, now=self.utc())
+        if result.decision is Decision.ASK_CSMS:
+            message = self.proto.authorize_message(token_id, token_type, evse_id)
+            message.result = self.env.event()
+            self.enqueue(message)
+            try:
+                answer = yield message.result
+            except (Undeliverable, CallErrorReceived, CallTimeout, PayloadInvalid,
+                    SessionClosed):
+                result = self.authorizer.decide(token, online=False, now=self.utc())
+            else:
+                self.authorizer.remember("Authorize", message.payload, answer, self.utc())
+                return self.proto.authorize_verdict(answer)
+        info = result.info or {}
+        return Verdict(str(info.get("status", "Invalid")), result.group_id, result.source)
+
+    def authorized(self, evse: EvseState, auth: Authorization) -> None:
+        evse.auth = auth
+        if evse.tx is not None:
+            self.proto.tx_event(evse, evse.tx, "RemoteStart" if auth.remote else "Authorized")
+        elif self._start_due(evse):
+            self._begin_tx(evse, "RemoteStart" if auth.remote else "Authorized")
+        if not evse.plugged:
+            self.env.process(self._connection_timeout(evse, auth))
+        self.changed(evse, "Authorized")
+
+    def _connection_timeout(self, evse: EvseState, auth: Authorization) -> Gen:
+        yield self.env.timeout(self.settings.ev_connection_timeout_s)
+        if evse.auth is auth and not evse.plugged:
+            self.event("connection_timeout", f"evse {evse.id}")
+            if evse.tx is not None:
+                self._end_tx(evse, "Timeout", "EVConnectTimeout")
+            evse.auth = None
+            self.changed(evse)
+
+    def deauthorize(self, evse: EvseState, reason: str, trigger: str) -> None:
+        """The authorisation ends (stop token, remote stop, invalid id): the transaction ends if
+        TxStopPoint says so, otherwise it goes on without energy."""
+        tx = evse.tx
+        evse.settle(self.env.now)
+        if tx is not None and self._stop_due(evse, unplugged=False):
+            self._end_tx(evse, reason, trigger)
+        else:
+            evse.auth = None
+            if tx is not None:
+                self.proto.tx_event(evse, tx, trigger)
+        self.changed(evse, trigger)
+
+    # -- transactions ------------------------------------------------------------------------------
+
+    def _start_due(self, evse: EvseState) -> bool:
+        if evse.tx is not None or not evse.operative or evse.fault is not None:
+            return False
+        plugged, authorized = evse.plugged, evse.auth is not None
+        if self.version is OcppVersion.V16:
+            return plugged and authorized
+        for point in self.settings.tx_start_points:
+            if point in ("ParkingBayOccupancy", "EVConnected") and plugged:
+                return True
+            if point == "Authorized" and authorized:
+                return True
+            if point in ("PowerPathClosed", "DataSigned", "EnergyTransfer") and plugged \
+                    and authorized:
+                return True
+        return False
+
+    def _stop_due(self, evse: EvseState, *, unplugged: bool) -> bool:
+        """Does losing the cable (``unplugged``) or the authorisation end the transaction?"""
+        if self.version is OcppVersion.V16:
+            return not unplugged or self.settings.stop_tx_on_ev_side_disconnect
+        for point in self.settings.tx_stop_points:
+            if unplugged and point in ("ParkingBayOccupancy", "EVConnected", "PowerPathClosed",
+                                       "EnergyTransfer", "DataSigned"):
+                return True
+            if not unplugged and point in ("Authorized", "PowerPathClosed", "EnergyTransfer",
+                                           "DataSigned"):
+                return True
+        return False
+
+    def _begin_tx(self, evse: EvseState, trigger: str) -> Transaction:
+        now = self.env.now
+        evse.settle(now)
+        self._tx_counter += 1
+        prefix = self.spec.transaction_id_prefix or f"{self.id[:24]}-"
+        auth = evse.auth
+        vehicle = evse.vehicle
+        tx = Transaction(
+            local_id=f"{prefix}{self._tx_counter}", evse_id=evse.id,
+            connector_id=evse.connector_id, started_s=now,
+            meter_start_wh=evse.meter.energy_wh, started_offline=not self._online,
+            id_token=auth.id_token if auth else None,
+            token_type=auth.token_type if auth else None,
+            remote_start_id=auth.remote_start_id if auth else None,
+            reservation_id=auth.reservation_id if auth else None,
+            vehicle_model=vehicle.model.name if vehicle is not None else None,
+            soc_start=vehicle.soc if vehicle is not None else None,
+            needed_wh=vehicle.needed_wh(evse.spec.kind) if vehicle is not None else None)
+        if auth is not None and len(self.reservations):
+            used = self.reservations.consume(evse.id, auth.id_token, auth.group_id)
+            if used is not None:
+                tx.reservation_id = used.id
+        evse.tx = tx
+        evse.finishing = False
+        evse.charge_since_s = None
+        self.event("transaction_started", f"evse {evse.id}: {tx.local_id}")
+        self.proto.tx_started(evse, tx, trigger)
+        evse.process = self.env.process(self._tx_process(evse, tx))
+        return tx
+
+    def _end_tx(self, evse: EvseState, reason: str, trigger: str) -> None:
+        tx = evse.tx
+        if tx is None:
+            return
+        now = self.env.now
+        evse.settle(now)
+        tx.stopped_s = now
+        tx.meter_stop_wh = evse.meter.energy_wh
+        tx.stop_reason = reason
+        vehicle = evse.vehicle
+        tx.soc_end = vehicle.soc if vehicle is not None else None
+        self.proto.tx_ended(evse, tx, reason, trigger)
+        evse.tx = None
+        evse.auth = None
+        evse.charge_since_s = None
+        evse.finishing = evse.plugged
+        self._set_power(evse, 0.0)
+        evse.charging_state = EV_CONNECTED if evse.plugged else IDLE
+        self.profiles.expire_transaction(tx.id)
+        self.event("transaction_ended", f"evse {evse.id}: {tx.id} {reason}")
+        self._record_session(tx, evse)
+        if evse.scheduled_operative is not None:
+            evse.operative, evse.scheduled_operative = evse.scheduled_operative, None
+        if evse.wake is not None and not evse.wake.triggered:
+            evse.wake.succeed()
+        if all(e.tx is None for e in self.evses):
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                waiter.succeed()
+            if self._reset_when_idle is not None:
+                kind, self._reset_when_idle = self._reset_when_idle, None
+                self.env.process(self._reboot(kind))
+
+    def end_transaction(self, evse: EvseState, reason: str, trigger: str) -> None:
+        self._end_tx(evse, reason, trigger)
+        self.changed(evse)
+
+    def change_availability(self, evses: list[EvseState], operative: bool, *,
+                            station: bool) -> str:
+        """ChangeAvailability: in force now for idle EVSEs, Scheduled for those in a
+        transaction (in force when it ends). Reservations on an EVSE taken out of service end.
+        The caller reports the statuses once the answer is on its way."""
+        scheduled = False
+        for evse in evses:
+            if evse.tx is not None and evse.operative != operative:
+                evse.scheduled_operative = operative
+                scheduled = True
+                continue
+            evse.operative, evse.scheduled_operative = operative, None
+            if not operative and len(self.reservations):
+                for reservation in self.reservations.drop_evse(evse.id):
+                    self.proto.reservation_ended(reservation.id, "Removed")
+        if station:
+            self.operative = operative
+        self.event("availability", f"{'operative' if operative else 'inoperative'}: "
+                                   f"{','.join(str(e.id) for e in evses)}"
+                                   f"{' scheduled' if scheduled else ''}")
+        return "Scheduled" if scheduled else "Accepted"
+
+    def _record_session(self, tx: Transaction, evse: EvseState | None, *,
+                        force: bool = False) -> None:
+        if tx.recorded or (not force and not self.proto.transaction_known(tx)):
+            return
+        tx.recorded = True
+        if tx.stopped_s is None and evse is not None:
+            energy_now = evse.meter.energy_wh
+        else:
+            energy_now = tx.meter_stop_wh if tx.meter_stop_wh is not None else tx.meter_start_wh
+        self.recorder.session(
+            self.id, tx.evse_id, tx.connector_id, tx.local_id, tx.id_token, tx.started_s,
+            tx.stopped_s, max(0.0, energy_now - tx.meter_start_wh), tx.meter_start_wh,
+            tx.meter_stop_wh, tx.stop_reason, tx.started_offline,
+            tx.vehicle_model, tx.soc_start, tx.soc_end, tx.needed_wh)
+
+    def transaction_known(self, tx: Transaction) -> None:
+        """The CSMS has answered the start of ``tx`` (1.6): a session that already ended can
+        be recorded now, with the CSMS's id."""
+        if tx.stopped_s is not None:
+            evse = self.evse(tx.evse_id)
+            self._record_session(tx, evse)
+
+    def _tx_process(self, evse: EvseState, tx: Transaction) -> Gen:
+        """One transaction's life: periodic meter values, and power held constant between
+        re-evaluations."""
+        env = self.env
+        interval = self.settings.sample_interval_s
+        next_sample = tx.started_s + interval if interval > 0 else math.inf
+        self.changed(evse)
+        while evse.tx is tx:
+            now = env.now
+            if now >= next_sample - 1e-9:
+                evse.settle(now)
+                self.proto.tx_sample(evse, tx, "Sample.Periodic")
+                interval = self.settings.sample_interval_s
+                next_sample = now + interval if interval > 0 else math.inf
+                self.changed(evse)
+                if evse.tx is not tx:
+                    break
+            wait = min(next_sample - now, evse.next_breakpoint_s(now),
+                       self._profile_change_s(evse, tx, now))
+            evse.wake = env.event()
+            events: list[simpy.Event] = [evse.wake]
+            if math.isfinite(wait):
+                events.append(env.timeout(max(wait, 0.0)))
+            if self.site is not None and evse.drawing:
+                events.append(self.site.changed)
+            yield env.any_of(events)
+            if evse.tx is tx:
+                self.changed(evse)
+        evse.process = None
+
+    # -- power -------------------------------------------------------------------------------------
+
+    def changed(self, evse: EvseState, trigger: str | None = None) -> None:
+        """Something about ``evse`` changed: bring its energy up to now, decide its power and
+        charging state, report what changed, and have its process re-plan."""
+        evse.settle(self.env.now)
+        self.evaluate(evse)
+        self._refresh(evse, trigger)
+        self._wake(evse)
+
+    def evaluate(self, evse: EvseState) -> None:
+        now = self.env.now
+        if evse.can_charge:
+            if evse.charge_since_s is None:
+                evse.charge_since_s = now
+            offered = evse.spec.max_power_w
+            limit = self._profile_limit_w(evse, now)
+            if limit is not None:
+                offered = min(offered, limit)
+            vehicle_w = evse.vehicle_power_w(now)
+            demand = min(offered, vehicle_w)
+            granted = demand
+            if self.site is not None:
+                key = (self.id, evse.id)
+                if demand > 0:
+                    granted = self.site.request(key, demand)
+                    evse.drawing = True
+                elif evse.drawing:
+                    self.site.release(key)
+                    evse.drawing = False
+            power = max(0.0, min(demand, granted))
+            if power > 0:
+                state = CHARGING
+            elif offered <= 0 or (vehicle_w > 0 and granted <= 0):
+                state = SUSPENDED_EVSE
+            else:
+                state = SUSPENDED_EV
+        else:
+            if evse.drawing and self.site is not None:
+                self.site.release((self.id, evse.id))
+                evse.drawing = False
+            power = 0.0
+            state = EV_CONNECTED if evse.plugged else IDLE
+        self._set_power(evse, power)
+        evse.charging_state = state
+
+    def _set_power(self, evse: EvseState, power: float) -> None:
+        if power != evse.power_w:
+            evse.power_w = power
+            evse.meter.advance(power, 0.0)
+            self.recorder.power(self.id, evse.id, self.env.now, power)
+        if power == 0.0 and evse.drawing and self.site is not None:
+            self.site.release((self.id, evse.id))
+            evse.drawing = False
+
+    def _phases(self, evse: EvseState) -> int:
+        vehicle = evse.vehicle
+        if evse.spec.kind == "DC" or vehicle is None:
+            return evse.spec.phases
+        return min(evse.spec.phases, vehicle.model.ac_phases)
+
+    def _profile_limit_w(self, evse: EvseState, now: float) -> float | None:
+        if not len(self.profiles):
+            return None
+        tx = evse.tx
+        return self.profiles.limit_w(
+            evse.id, self.clock.utc(now),
+            transaction_start_utc=self.clock.utc(tx.started_s) if tx else None,
+            phases=self._phases(evse), voltage_v=self.spec.meter.nominal_voltage_v,
+            transaction_id=tx.id if tx else None)
+
+    def _profile_change_s(self, evse: EvseState, tx: Transaction, now: float) -> float:
+        if not len(self.profiles):
+            return math.inf
+        at = self.profiles.next_change_utc(
+            evse.id, self.clock.utc(now), transaction_start_utc=self.clock.utc(tx.started_s),
+            phases=self._phases(evse), voltage_v=self.spec.meter.nominal_voltage_v,
+            transaction_id=tx.id)
+        return math.inf if at is None else max(self.clock.seconds(at) - now, 1.0)
+
+    def profiles_changed(self, evse_id: int | None = None) -> None:
+        """Charging profiles were set or cleared: re-evaluate the power of the EVSEs."""
+        for evse in self.evses:
+            if evse_id in (None, 0, evse.id):
+                self.changed(evse, "ChargingRateChanged")
+
+    # -- status ------------------------------------------------------------------------------------
+
+    def status_of(self, evse: EvseState) -> str:
+        """The connector status to report now: the version's status of the EVSE's state, or
+        Reserved where a reservation holds a free EVSE."""
+        status = self.proto.connector_status(evse)
+        if status == "Available" and len(self.reservations) and \
+                evse.id in self.reservations.reserved_evses(self.reservation_view()):
+            return "Reserved"
+        return status
+
+    def reservation_view(self, free: EvseState | None = None) -> dict[int, EvseAvailability]:
+        """EVSE states as reservations read them; ``free`` (the EVSE a driver is at, cable in
+        but nothing started) counts as free, so that its reservation still holds."""
+        return {e.id: EvseAvailability("Available" if e is free else
+                                       self.proto.connector_status(e),
+                                       tuple(c.type for c in e.spec.connectors))
+                for e in self.evses}
+
+    def refresh_all(self) -> None:
+        """Report every EVSE whose status changed (after reservations, availability ...)."""
+        for evse in self.evses:
+            self._refresh(evse)
+        self._refresh_station()
+
+    def _wake(self, evse: EvseState) -> None:
+        wake = evse.wake
+        if wake is not None and not wake.triggered and self.env.active_process is not \
+                evse.process:
+            wake.succeed()
+
+    def _refresh(self, evse: EvseState, trigger: str | None = None) -> None:
+        status = self.status_of(evse)
+        if status != evse.sent_status:
+            evse.sent_status = status
+            self.recorder.status(self.id, evse.id, evse.connector_id, self.env.now, status,
+                                 evse.fault)
+            for message in self.proto.status_messages(evse, status):
+                self.enqueue(message)
+        self.proto.after_refresh(evse, trigger)
+
+    def _refresh_station(self) -> None:
+        status = self.proto.station_status()
+        if status is None or status == self._station_sent_status:
+            return
+        self._station_sent_status = status
+        self.recorder.status(self.id, 0, 0, self.env.now, status, self.fault_code)
+        for message in self.proto.station_status_messages(status):
+            self.enqueue(message)
+
+    def _report_statuses(self, everything: bool) -> None:
+        """After a boot (``everything``) or a reconnect (what the CSMS has not heard)."""
+        status = self.proto.station_status()
+        if status is not None:
+            if self._station_sent_status is None:
+                self._station_sent_status = status
+                self.recorder.status(self.id, 0, 0, self.env.now, status, self.fault_code)
+            if everything or self.station_acked_status != status:
+                for message in self.proto.station_status_messages(status):
+                    self.enqueue(message)
+        for evse in self.evses:
+            status = self.status_of(evse)
+            if status != evse.sent_status:
+                self._refresh(evse)
+            elif everything or evse.acked_status != status:
+                for message in self.proto.status_messages(evse, status):
+                    self.enqueue(message)
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    def enqueue(self, message: OutMessage) -> None:
+        if self._online:
+            self._push(message)
+            self._kick()
+        elif message.kind.held_offline:
+            message.queued = True
+            self.record_message(message.action, "out", None, "queued")
+            self._push(message)
+        else:
+            self.record_message(message.action, "out", None, "dropped")
+            self._fail(message, Undeliverable(f"{self.id} is offline"))
+
+    def _push(self, message: OutMessage) -> None:
+        dropped = self._outbox.push(message)
+        if dropped is not None:
+            self.record_message(dropped.action, "out", None, "dropped")
+            self._fail(dropped, Undeliverable("offline queue full"))
+
+    def _kick(self) -> None:
+        if self._online and self._outbox and not self._draining:
+            self._draining = True
+            self.env.process(self._drain())
+
+    def _drain(self) -> Gen:
+        env = self.env
+        try:
+            while self._online and self._outbox:
+                message = self._outbox.head()
+                payload = message.payload if message.prepare is None else message.prepare(message)
+                if payload is None:
+                    self._outbox.pop()
+                    self.record_message(message.action, "out", None, "dropped")
+                    self._fail(message, Undeliverable("no longer needed"))
+                    continue
+                session = self._session
+                assert session is not None
+                began = time.perf_counter()
+                try:
+                    answer = yield self.clock.bridge(session.call(message.action, payload))
+                except SessionClosed:
+                    self._lost_connection()
+                    break
+                except (CallErrorReceived, CallTimeout, PayloadInvalid) as exc:
+                    outcome = "timeout" if isinstance(exc, CallTimeout) else "call_error"
+                    self.record_message(message.action, "out", _ms(began), outcome)
+                    message.attempts += 1
+                    if message.kind is Kind.TRANSACTION and \
+                            message.attempts < self.settings.transaction_message_attempts:
+                        yield env.timeout(self.settings.transaction_message_retry_interval_s *
+                                          message.attempts)
+                        continue
+                    if self._outbox and self._outbox.head() is message:
+                        self._outbox.pop()
+                    self._fail(message, exc)
+                    continue
+                self._outbox.pop()
+                self.record_message(message.action, "out", _ms(began),
+                                    "replayed" if message.queued else "ok")
+                if message.on_answer is not None:
+                    message.on_answer(answer)
+                if message.result is not None:
+                    message.result.succeed(answer)
+        finally:
+            self._draining = False
+        self._kick()
+
+    @staticmethod
+    def _fail(message: OutMessage, error: Exception) -> None:
+        if message.on_failure is not None:
+            message.on_failure(error)
+        result = message.result
+        if result is not None and not result.triggered:
+            result.defused = True
+            result.fail(error)
+
+    def call_now(self, action: str, payload: dict[str, Any]) -> Gen:
+        """Send ``action`` outside the outbox (boot, before the station is accepted) and
+        return the answer; records the message."""
+        session = self._session
+        if session is None:
+            raise SessionClosed(f"{self.id} is not connected")
+        began = time.perf_counter()
+        try:
+            answer = yield self.clock.bridge(session.call(action, payload))
+        except (CallErrorReceived, PayloadInvalid):
+            self.record_message(action, "out", _ms(began), "call_error")
+            raise
+        except CallTimeout:
+            self.record_message(action, "out", _ms(began), "timeout")
+            raise
+        self.record_message(action, "out", _ms(began), "ok")
+        return answer
+
+    def outbox_holds(self, predicate: Callable[[OutMessage], bool] | None = None) -> bool:
+        return self._outbox.pending(predicate)
+
+    # -- recording ---------------------------------------------------------------------------------
+
+    def record_message(self, action: str, direction: str, latency_ms: float | None,
+                       outcome: str) -> None:
+        self.recorder.message(self.id, action, direction, self.env.now, latency_ms, outcome)
+
+    def event(self, kind: str, detail: str = "") -> None:
+        self.recorder.event(self.id, self.env.now, kind, detail)
+
+    # -- connection --------------------------------------------------------------------------------
+
+    def _connection(self) -> Gen:
+        env = self.env
+        if self.spec.start_jitter_s > 0:
+            yield env.timeout(float(self.rng.uniform(0.0, self.spec.start_jitter_s)))
+        attempt = 0
+        failing = False
+        while not self._stopped:
+            if self._rebooting:
+                yield env.timeout(self.spec.reboot_s)
+                self._rebooting = False
+            transport = None
+            if env.now < self._net_down_until:
+                reason = "network down"
+            else:
+                try:
+                    password = self.settings.basic_auth_password
+                    transport = yield self.clock.bridge(self.link.open(password))
+                except BackendUnreachable as exc:
+                    reason = str(exc)
+                except Exception as exc:  # noqa: BLE001 - any failure to connect is a failure
+                    reason = f"{type(exc).__name__}: {exc}"
+            if transport is None:
+                if not failing:
+                    self.event("connect_failed", reason[:200])
+                    failing = True
+                wait = self._backoff_s(attempt)
+                attempt += 1
+                yield env.timeout(wait)
+                continue
+            if self._stopped:
+                self.clock.bridge(_quietly(transport.close()))
+                break
+            self.event("connected", f"after {attempt} failed attempts" if attempt else "")
+            attempt, failing = 0, False
+            yield from self._serve(transport)
+            if not self._stopped and not self._rebooting:
+                yield env.timeout(self._backoff_s(0))
+
+    def _backoff_s(self, attempt: int) -> float:
+        """RetryBackOffWaitMinimum doubled per attempt up to RetryBackOffRepeatTimes, plus a
+        random part up to RetryBackOffRandomRange."""
+        settings = self.settings
+        base = settings.retry_backoff_wait_minimum_s * \
+            2 ** min(attempt, settings.retry_backoff_repeat_times)
+        return base + float(self.rng.uniform(0.0, settings.retry_backoff_random_range_s))
+
+    def _serve(self, transport: Any) -> Gen:
+        env = self.env
+        session = OcppSession(transport, self.version, role=Role.STATION, identity=self.id,
+                              call_timeout=self.spec.call_timeout_s, sim_time=_now_of(env),
+                              trace=self.trace)
+        on_call = self._on_call
+        for action in self.proto.actions():
+            session.route(action, on_call, context=True)
+        closed = env.event()
+        task = asyncio.ensure_future(session.serve())
+        task.add_done_callback(lambda _task: self.clock.trigger(closed))
+        self._session, self._closed = session, closed
+        try:
+            if not self._booted:
+                booted = yield from self._boot(session, closed)
+                if not booted:
+                    return
+            self._go_online(everything=not self._reported_since_boot)
+            yield closed
+        finally:
+            self._lost_connection()
+            if not task.done():
+                self.clock.bridge(_quietly(session.close()))
+
+    _reported_since_boot = False
+
+    def _boot(self, session: OcppSession, closed: simpy.Event) -> Gen:
+        env = self.env
+        while not closed.triggered and not self._stopped:
+            wait = float(self.spec.boot_retry_s)
+            try:
+                answer = yield from self.call_now("BootNotification",
+                                                  self.proto.boot_payload())
+            except SessionClosed:
+                return False
+            except (CallErrorReceived, CallTimeout, PayloadInvalid) as exc:
+                self.event("boot_failed", str(exc)[:200])
+            else:
+                status = answer["status"]
+                interval = int(answer.get("interval") or 0)
+                self.event(f"boot_{status.lower()}", f"interval {interval}")
+                if status == "Accepted":
+                    if interval > 0:
+                        self._heartbeat_from_boot(interval)
+                    self._booted = True
+                    self._reported_since_boot = False
+                    return True
+                if interval > 0:
+                    wait = float(interval)
+            self._boot_now = env.event()
+            yield env.any_of([env.timeout(wait), closed, self._boot_now])
+        return False
+
+    def boot_again_now(self) -> bool:
+        """TriggerMessage(BootNotification) while Pending: boot without waiting."""
+        if self._boot_now is not None and not self._boot_now.triggered:
+            self._boot_now.succeed()
+            return True
+        return False
+
+    def _go_online(self, everything: bool) -> None:
+        self._online = True
+        self._reported_since_boot = True
+        interval = self.settings.heartbeat_interval_s
+        if interval > 0:
+            self._next_heartbeat = self.env.now + float(self.rng.uniform(0.0, interval))
+        self._wake_timer()
+        # replay first (chronological), then the statuses the CSMS has not heard
+        self._report_statuses(everything)
+        self.proto.after_boot(everything)
+        self._kick()
+        if everything:
+            back, self._back_online = self._back_online, []
+            for event in back:
+                event.succeed()
+
+    def _lost_connection(self) -> None:
+        was_online = self._online
+        self._online = False
+        self._next_heartbeat = math.inf
+        if self._session is not None:
+            self._session = None
+        for message in self._outbox.drop_live():
+            self.record_message(message.action, "out", None, "dropped")
+            self._fail(message, Undeliverable(f"{self.id} went offline"))
+        if was_online:
+            self.event("disconnected", "")
+
+    def _drop_connection(self, why: str) -> None:
+        session = self._session
+        self._lost_connection()
+        if session is not None:
+            self.clock.bridge(_quietly(session.close(1001, why)))
+
+    def _on_call(self, payload: dict[str, Any], context: CallContext) -> Any:
+        return self._answer(context.action, payload)
+
+    async def _answer(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        began = time.perf_counter()
+        at = self.env.now
+        try:
+            answer, follow = await self.clock.in_sim(self._dispatch, action, payload)
+        except OcppError:
+            self.recorder.message(self.id, action, "in", at, _ms(began), "call_error")
+            raise
+        self.recorder.message(self.id, action, "in", at, _ms(began), "ok")
+        if follow is not None:
+            # after the answer is on its way: the session sends it when this returns
+            asyncio.get_running_loop().call_soon(self.clock.spawn, follow)
+        return answer
+
+    def _dispatch(self, action: str, payload: dict[str, Any]) -> Gen:
+        result = self.proto.handle(action, payload)
+        if isinstance(result, types.GeneratorType):
+            result = yield from result
+        if isinstance(result, tuple):
+            return result
+        return result, None
+
+    # -- timers ------------------------------------------------------------------------------------
+
+    def _setting_changed(self, name: str, value: Any) -> None:
+        """The CSMS changed a setting: act on the ones that steer running processes."""
+        if name == "heartbeat_interval_s":
+            if self._online:
+                self._next_heartbeat = self.env.now + value if value > 0 else math.inf
+            self._wake_timer()
+        elif name == "aligned_interval_s":
+            self._next_aligned = None
+            self._wake_timer()
+        elif name == "sample_interval_s":
+            for evse in self.evses:
+                self._wake(evse)
+
+    def _heartbeat_from_boot(self, interval: int) -> None:
+        """The boot answer's interval becomes the heartbeat interval (and the setting)."""
+        self.proto.store_heartbeat_interval(interval)
+
+    def _wake_timer(self) -> None:
+        wake = self._timer_wake
+        if wake is not None and not wake.triggered:
+            wake.succeed()
+
+    def _aligned_after(self, t: float) -> float:
+        interval = self.settings.aligned_interval_s
+        epoch = self.clock.start_utc.timestamp()
+        return (math.floor((epoch + t) / interval + 1e-9) + 1) * interval - epoch
+
+    def _timer(self) -> Gen:
+        """Heartbeats, clock-aligned meter values and reservation expiry: one process."""
+        env = self.env
+        while not self._stopped:
+            now = env.now
+            aligned = self.settings.aligned_interval_s
+            if aligned > 0 and self._next_aligned is None:
+                self._next_aligned = self._aligned_after(now)
+            due_aligned = self._next_aligned if aligned > 0 and self._next_aligned is not None \
+                else math.inf
+            expiry = self.reservations.next_expiry()
+            due_expiry = math.inf if expiry is None else self.clock.seconds(expiry) - \
+                self.clock_skew_s
+            due = min(self._next_heartbeat, due_aligned, due_expiry)
+            self._timer_wake = env.event()
+            if math.isfinite(due):
+                yield env.any_of([env.timeout(max(0.0, due - now)), self._timer_wake])
+            else:
+                yield self._timer_wake
+            now = env.now
+            if self._online and now >= self._next_heartbeat - 1e-9:
+                interval = self.settings.heartbeat_interval_s
+                self._next_heartbeat = now + interval if interval > 0 else math.inf
+                self.enqueue(self.proto.heartbeat_message())
+            if self._next_aligned is not None and self.settings.aligned_interval_s > 0 and \
+                    now >= self._next_aligned - 1e-9:
+                self._next_aligned = self._aligned_after(now)
+                self._aligned_sample()
+            if len(self.reservations):
+                for reservation in self.reservations.expired(self.utc()):
+                    self.event("reservation_expired", str(reservation.id))
+                    self.proto.reservation_ended(reservation.id, "Expired")
+                self.refresh_all()
+
+    def _aligned_sample(self) -> None:
+        for evse in self.evses:
+            evse.settle(self.env.now)
+            if evse.tx is not None:
+                self.proto.tx_sample(evse, evse.tx, "Sample.Clock")
+            else:
+                self.proto.meter_values(evse, "Sample.Clock")
+
+    def sample(self, evse: EvseState, context: str, measurands: Iterable[str],
+               tx: Transaction | None) -> list[dict[str, Any]]:
+        """SampledValues of ``evse``'s meter now, recorded in the meter values table."""
+        reading = evse.meter.reading()
+        self.recorder.meter_value(self.id, evse.id, tx.local_id if tx is not None else None,
+                                  self.env.now, context, reading.energy_wh, reading.power_w)
+        vehicle = evse.vehicle
+        soc = vehicle.soc if vehicle is not None and evse.spec.kind == "DC" else None
+        return sampled_values(reading, measurands, version=self.version.value, context=context,
+                              phases_wanted=evse.spec.phases, soc=soc, signer=self.signer,
+                              timestamp=self.utc() if self.signer is not None else None,
+                              id_tag=tx.id_token if tx is not None else None)
+
+    # -- resets ------------------------------------------------------------------------------------
+
+    def reset(self, kind: str, reason: str, trigger: str) -> None:
+        """End every transaction (``reason``) and reboot."""
+        for evse in self.evses:
+            if evse.tx is not None:
+                self._end_tx(evse, reason, trigger)
+                self.changed(evse)
+        self.env.process(self._reboot(kind))
+
+    def reset_when_idle(self, kind: str) -> bool:
+        """Reboot once no transaction runs; True if that is now (no transaction)."""
+        if all(e.tx is None for e in self.evses):
+            self.env.process(self._reboot(kind))
+            return True
+        self._reset_when_idle = kind
+        return False
+
+    def _reboot(self, kind: str, boot_reason: str | None = None) -> Gen:
+        # what the station decided before the reset (a StopTransaction, say) goes out first
+        deadline = self.env.now + REBOOT_FLUSH_S
+        yield self.env.timeout(0)
+        while self._online and (self._outbox or self._draining) and self.env.now < deadline:
+            yield self.env.timeout(0.1)
+        self.event("reboot", kind)
+        self._booted = False
+        self.boot_reason = boot_reason or self.proto.boot_reason_for_reset(kind)
+        self._rebooting = True
+        for evse in self.evses:
+            evse.auth = None if evse.tx is None else evse.auth
+        self._drop_connection("reboot")
+
+    def reboot_and_wait(self, kind: str, boot_reason: str | None = None) -> simpy.Event:
+        """Reboot; the event fires once the station is booted and online again."""
+        back = self.env.event()
+        self._back_online.append(back)
+        self.env.process(self._reboot(kind, boot_reason))
+        return back
+
+    def idle_event(self) -> simpy.Event | None:
+        """None when no transaction runs, else an event that fires when the last one ends."""
+        if all(e.tx is None for e in self.evses):
+            return None
+        event = self.env.event()
+        self._idle_waiters.append(event)
+        return event
+
+
+class Verdict:
+    """What the station concluded about a token, and who said so (Csms, LocalList, Cache,
+    UnknownOffline, AuthDisabled, Unknown)."""
+
+    __slots__ = ("group_id", "source", "status")
+
+    def __init__(self, status: str, group_id: str | None = None, source: str = "Csms") -> None:
+        self.status = status
+        self.group_id = group_id
+        self.source = source
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "Accepted"
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.status!r})"
+
+
+def _token(token: Any) -> tuple[str, str]:
+    if isinstance(token, str):
+        return token, "ISO14443"
+    return token.id, getattr(token, "type_201", None) or getattr(token, "kind", "ISO14443")
+
+
+def _ms(began: float) -> float:
+    return (time.perf_counter() - began) * 1000.0
+
+
+def _now_of(env: simpy.Environment) -> Callable[[], float]:
+    return lambda: env.now
+
+
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except Exception:  # closing a connection that is already gone
+        log.debug("ignored while closing", exc_info=True)
+
+
+__all__ = ["SimStation", "Verdict"]
