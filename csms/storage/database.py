@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from csms.storage.checkpoint import WalCheckpointer
 from csms.storage.threaded import ThreadedWriter, is_file_sqlite
 
 log = logging.getLogger("chargeloop.csms.storage")
@@ -37,6 +39,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_writer_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    # The writer never checkpoints itself (see csms.storage.checkpoint); a larger page cache
+    # keeps the meter value indexes' hot pages in memory.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
@@ -58,7 +70,10 @@ class Database:
         self.batches = 0
         self.writes = 0
         # SQLite file: batches run in one hop to a writer thread (see csms.storage.threaded).
-        self._threaded = ThreadedWriter(url, _sqlite_pragmas) if is_file_sqlite(url) else None
+        self._threaded = ThreadedWriter(url, _sqlite_writer_pragmas) \
+            if is_file_sqlite(url) else None
+        self._checkpointer = WalCheckpointer(make_url(url).database) \
+            if self._threaded is not None else None
 
     @property
     def dialect(self) -> str:
@@ -67,6 +82,8 @@ class Database:
     async def start(self) -> None:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(), name="csms-db-writer")
+            if self._checkpointer is not None:
+                self._checkpointer.start()
 
     async def close(self) -> None:
         """Commit what is queued (its callers wait for it), then stop."""
@@ -76,6 +93,8 @@ class Database:
             self._writer = None
         if self._threaded is not None:
             self._threaded.close()
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
         await self.engine.dispose()
 
     async def write(self, operation: Write[T]) -> T:
