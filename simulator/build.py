@@ -83,7 +83,10 @@ def population(spec: PopulationSpec, site_kind: str, index: int) -> Population:
         profile=arrivals.profile,
         dwell_mean_s=spec.dwell.mean_s if spec.dwell else None,
         dwell_sd_s=spec.dwell.sd_s if spec.dwell else None,
-        target_soc=spec.target_soc, token_kind=spec.tokens.ocpp_kind,  # type: ignore[arg-type]
+        target_soc=spec.target_soc,
+        soc_in_mean=spec.soc_at_arrival.mean if spec.soc_at_arrival else None,
+        soc_in_sd=spec.soc_at_arrival.sd if spec.soc_at_arrival else None,
+        token_kind=spec.tokens.ocpp_kind,  # type: ignore[arg-type]
         drivers=spec.tokens.count,
         behaviour=DriverBehaviour(plug_first=behaviour.plug_first,
                                   remote_start=behaviour.remote_start,

@@ -234,6 +234,8 @@ class Population:
     dwell_mean_s: float | None = None
     dwell_sd_s: float | None = None
     target_soc: float | None = None
+    soc_in_mean: float | None = None  # None: the site kind's default distribution
+    soc_in_sd: float | None = None
     token_kind: TokenKind = "ISO14443"
     drivers: int = 100
     behaviour: DriverBehaviour = field(default_factory=DriverBehaviour)
@@ -344,7 +346,11 @@ def draw_dwell_s(rng: np.random.Generator, population: Population, hour: np.ndar
     return np.clip(draws, DWELL_MIN_S, DWELL_MAX_S)
 
 
-def draw_soc_in(rng: np.random.Generator, site_kind: str, n: int) -> np.ndarray:
+def draw_soc_in(rng: np.random.Generator, population: Population, n: int) -> np.ndarray:
+    if population.soc_in_mean is not None:  # the scenario's own distribution
+        draws = rng.normal(population.soc_in_mean, population.soc_in_sd or 0.0, n)
+        return np.clip(draws, 0.02, 0.98)
+    site_kind = population.site_kind
     if site_kind == "highway":
         return rng.uniform(*HIGHWAY_SOC_IN, n)
     mean = ARRIVAL_SOC_MEAN[site_kind]
@@ -518,7 +524,7 @@ def plan_visit_table(rng: np.random.Generator, population: Population, start_utc
         for i, r in enumerate(replay):
             if r.token_id:
                 driver[i] = position[r.token_id]
-    soc_in = draw_soc_in(rng, pop.site_kind, n)
+    soc_in = draw_soc_in(rng, pop, n)
     target = draw_target_soc(rng, pop, n)
     soc_in = np.minimum(soc_in, target)  # arriving above the target: nothing to charge
     hour, _ = local_hour_weekday(start_utc, arrival, pop.timezone)

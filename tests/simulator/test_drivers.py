@@ -167,6 +167,14 @@ def test_dwell_override() -> None:
     assert table.dwell_s.std() == pytest.approx(600, rel=0.1)
 
 
+def test_soc_at_arrival_override() -> None:
+    pop = Population("p", "S", "highway", arrivals_per_day=2000, soc_in_mean=0.5,
+                     soc_in_sd=0.05)
+    table = plan_visit_table(np.random.default_rng(3), pop, MONDAY, DAY)
+    assert table.soc_in.mean() == pytest.approx(0.5, abs=0.01)
+    assert table.soc_in.std() == pytest.approx(0.05, rel=0.1)
+
+
 @pytest.mark.parametrize(("kind", "low_kwh", "high_kwh"), [
     ("workplace", 11, 16), ("public", 12, 22), ("home", 15, 32)])
 def test_energy_needed_per_visit_lands_in_the_defaults_range(kind: str, low_kwh: float,
