@@ -145,6 +145,13 @@ def _show(results: list[tuple[ScenarioSpec, SimulationResult, float]]) -> None:
                         str(result.run_folder or ""))
     console.print(summary)
     for spec, result, _ in results:
+        late = result.lateness
+        if spec.speed is not None and late.get("steps"):
+            # paced runs: how far behind the wall clock the simulation fell
+            console.print(f"{spec.name}: clock lateness p50 {late['p50_ms']:.1f} ms, "
+                          f"p99 {late['p99_ms']:.1f} ms, max {late['max_ms']:.1f} ms "
+                          f"over {late['steps']:,} steps at speed {spec.speed:g}")
+    for spec, result, _ in results:
         if not result.verdicts:
             continue
         table = Table(title=f"{spec.name}: expectations")

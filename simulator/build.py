@@ -98,13 +98,21 @@ def population(spec: PopulationSpec, site_kind: str, index: int) -> Population:
         speed_kmh=(spec.route.speed_mps * 3.6) if spec.route else 50.0)
 
 
+WALL_WATCHDOG_OFF_S = 365 * 86_400.0  # the engine scans on simulated time instead
+
+
 def csms_config(scenario: ScenarioSpec, database: Path) -> CsmsConfig:
-    """The reference CSMS for a run: its own SQLite file, the scenario's overrides, and a
-    heartbeat that follows the stations' own unless the scenario says otherwise."""
+    """The reference CSMS for a run: its own SQLite file and upload folder beside it, the
+    scenario's overrides, and a heartbeat that follows the stations' own unless the scenario
+    says otherwise."""
     overrides = scenario.backend.csms
+    # The engine drives the alert watchdog on simulated time; the CSMS's own wall-time loop
+    # would scan at whatever simulated moment its sleep happens to end.
     config = CsmsConfig(port=0, database_url=f"sqlite+aiosqlite:///{database}",
                         admin_token_file=database.with_suffix(".admin-token"),
-                        unknown_stations=UnknownStations.ACCEPT)
+                        unknown_stations=UnknownStations.ACCEPT,
+                        upload_dir=database.parent / "uploads",
+                        watchdog_interval_s=WALL_WATCHDOG_OFF_S)
     if overrides.heartbeat_interval_s is not None:
         config.heartbeat_interval_s = round(overrides.heartbeat_interval_s)
     if overrides.unknown_stations is not None:

@@ -13,7 +13,7 @@ import logging
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from simulator.backends import Backend, ReferenceBackend, UrlBackend
 from simulator.drivers import plan_visits
 from simulator.expectations import Evidence, check_all
 from simulator.ocmf import OcmfSigner
-from simulator.operations import OPERATION_COLUMNS, Operations, OperatorApi
+from simulator.operations import OPERATION_COLUMNS, InProcessHttp, Operations, OperatorApi
 from simulator.results import SimulationResult, kpis
 from simulator.scenario.spec import BackendSpec, ScenarioSpec
 from simulator.sites import Site
@@ -50,6 +50,9 @@ log = logging.getLogger("chargeloop.simulator")
 
 Progress = Callable[[float, float], None]  # (simulated seconds done, seconds in all)
 
+# The reference CSMS's alert watchdog (offline stations, stuck sessions) scans this often in
+# simulated time; its own loop sleeps in wall time, which an accelerated run outpaces.
+WATCHDOG_S = 60.0
 DRAIN_LIMIT_S = 86_400.0  # after the horizon, visits still plugged get at most this to finish
 SETTLE_S = 120.0  # then this long for the last messages to reach the CSMS
 PROGRESS_STEPS = 200
@@ -105,6 +108,7 @@ class World:
         self.stations: dict[str, SimStation] = {}
         self.operations: Operations | None = None
         self._api: OperatorApi | None = None
+        self._http: InProcessHttp | None = None
         self._visit_processes: list[simpy.Process] = []
         streams = np.random.default_rng(spec.seed).spawn(3)
         self._driver_rng, self._fault_rng, self._station_rng = streams
@@ -126,6 +130,8 @@ class World:
         finally:
             if self._api is not None:
                 await self._api.close()
+            if self._http is not None:
+                await self._http.close()
             self._workdir.cleanup()
 
     async def populate(self, backend: Backend) -> None:
@@ -170,6 +176,8 @@ class World:
         fault_injection.inject(self.clock.env, events, self.stations, self.faults)
         if self.operations is not None:
             self.operations.schedule(spec.operations)
+        if isinstance(backend, ReferenceBackend):
+            self.clock.env.process(self._watchdog(backend))
         for station in self.stations.values():
             station.start()
 
@@ -186,7 +194,11 @@ class World:
         from csms.domain.api_tokens import ApiRole
 
         token = await core.api_tokens.create(f"scenario {self.spec.name}", ApiRole.OPERATOR)
-        self._api = OperatorApi(create_api(core), token)
+        app = create_api(core)
+        self._api = OperatorApi(app, token)
+        self._http = InProcessHttp(app)  # log uploads reach the CSMS whatever the transport
+        for station in self.stations.values():
+            station.http_transport = self._http
         self.operations = Operations(self.clock, self._api, self.stations)
 
     def _remote_start(self, station: SimStation, evse_id: int, visit: Any) -> simpy.Event:
@@ -195,6 +207,22 @@ class World:
             "app_remote_start", station.id, "POST",
             f"/api/stations/{station.id}/commands/remote-start",
             {"id_token": visit.token.id, "evse_id": evse_id})
+
+    def _watchdog(self, backend: ReferenceBackend) -> Generator[Any, Any, None]:
+        """The reference CSMS's time-based alerts, scanned at simulated times (after the events
+        published so far are handled), so they are raised whatever the speed of the run."""
+        alerts = backend.core.alerts
+
+        async def scan() -> None:
+            try:
+                await alerts.settle()
+                await alerts.scan(wait=False)
+            except Exception:  # as the CSMS's own watchdog: a failed scan is not the end
+                log.exception("alert watchdog scan failed")
+
+        while True:
+            yield self.clock.env.timeout(WATCHDOG_S)
+            yield self.clock.bridge(scan())
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -225,36 +253,49 @@ class World:
                                       OPERATION_COLUMNS)
         evidence = Evidence(self.spec, tables)
         if isinstance(backend, ReferenceBackend):
-            evidence.csms_transactions, evidence.csms_alerts = await _csms_tables(backend)
+            evidence.csms_transactions, evidence.csms_alerts, reservations = \
+                await _csms_tables(backend)
             config = backend.config
             evidence.offline_after_s = config.heartbeat_interval_s * \
                 config.offline_after_heartbeats
             tables["csms_transactions"] = evidence.csms_transactions
             tables["csms_alerts"] = evidence.csms_alerts
+            tables["csms_reservations"] = reservations
         return evidence
 
 
-async def _csms_tables(backend: ReferenceBackend) -> tuple[pd.DataFrame, pd.DataFrame]:
+RESERVATION_COLUMNS = ("id", "station_id", "evse_id", "id_token", "expiry", "status",
+                       "transaction_id", "detail", "ended_at")
+
+
+async def _csms_tables(backend: ReferenceBackend
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The reference CSMS's transactions, alerts and reservations."""
     from sqlalchemy import select
 
     from csms.storage import tables as t
 
-    tx, alerts = t.transactions.c, t.alerts.c
+    tx, alerts, reservations = t.transactions.c, t.alerts.c, t.reservations.c
 
-    async def read(conn: Any) -> tuple[list[Any], list[Any]]:
+    async def read(conn: Any) -> tuple[list[Any], list[Any], list[Any]]:
         transactions = (await conn.execute(select(
             tx.station_id, tx.ocpp_transaction_id.label("transaction_id"), tx.state,
             tx.energy_wh, tx.started_at, tx.stopped_at, tx.stop_reason, tx.late,
             tx.id_token).order_by(tx.id))).mappings().all()
         raised = (await conn.execute(select(alerts).order_by(alerts.id))).mappings().all()
-        return [dict(r) for r in transactions], [dict(r) for r in raised]
+        reserved = (await conn.execute(select(
+            *(reservations[c] for c in RESERVATION_COLUMNS)).order_by(reservations.id)
+        )).mappings().all()
+        return ([dict(r) for r in transactions], [dict(r) for r in raised],
+                [dict(r) for r in reserved])
 
-    transactions, raised = await backend.core.db.read(read)
+    transactions, raised, reserved = await backend.core.db.read(read)
     return (pd.DataFrame(transactions, columns=["station_id", "transaction_id", "state",
                                                 "energy_wh", "started_at", "stopped_at",
                                                 "stop_reason", "late", "id_token"]),
             pd.DataFrame(raised) if raised else pd.DataFrame(
-                columns=["station_id", "kind", "severity", "state"]))
+                columns=["station_id", "kind", "severity", "state"]),
+            pd.DataFrame(reserved, columns=list(RESERVATION_COLUMNS)))
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:

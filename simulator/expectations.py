@@ -21,8 +21,9 @@ from simulator.scenario.spec import ExpectationSpec, ScenarioSpec
 PASSED, FAILED, NOT_CHECKABLE = "passed", "failed", "not_checkable"
 Status = Literal["passed", "failed", "not_checkable"]
 
-# OCPP message outcomes that mean a transaction message never reached the CSMS
-LOST = ("dropped",)
+# OCPP message outcomes that mean a message held for the CSMS (transaction events, meter
+# values) never reached it; "dropped" statuses and heartbeats are not sent offline by design
+LOST = ("lost",)
 # alerts each kind of fault must raise in the reference CSMS
 ALERT_FOR_FAULT = {"station_fault": "faulted", "network_drop": "offline"}
 
@@ -96,8 +97,12 @@ def _energy_within_pct(value: dict[str, Any], ev: Evidence) -> Outcome:
     if not len(full):
         return FAILED, expected, "no vehicle stayed until it was full"
     joined = full.merge(sessions, on=["station_id", "evse_id"], suffixes=("", "_session"))
-    joined = joined[(joined["started_s"] >= joined["plugged_s"] - 1e-6)
-                    & (joined["started_s"] <= joined["unplugged_s"] + 1e-6)]
+    # A visit's own session started while it held the EVSE: from the moment it got the bay
+    # (a badge before the cable may start it before plug-in) until it unplugged, that instant
+    # excluded, because a queueing driver takes the bay and may start at that very instant.
+    claimed_s = joined["arrival_s"] + joined["waited_s"].fillna(0.0)
+    joined = joined[(joined["started_s"] >= claimed_s - 1e-6)
+                    & (joined["started_s"] < joined["unplugged_s"] - 1e-6)]
     needed, delivered = joined["needed_wh"].sum(), joined["energy_wh"].sum()
     off = abs(delivered - needed) / needed * 100 if needed else math.inf
     return _verdict(off <= pct, expected,

@@ -34,12 +34,15 @@ RESET_TYPES = {OcppVersion.V16: {"Soft": "soft", "OnIdle": "soft", "Hard": "hard
                                   "Immediate": "immediate"}}
 
 
+API_BASE_URL = "http://csms"  # the in-process API's address (and so its upload locations')
+
+
 class OperatorApi:
     """The reference CSMS's REST API, in process, with an operator token."""
 
     def __init__(self, app: Any, token: str) -> None:
         self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://csms",
+            transport=httpx.ASGITransport(app=app), base_url=API_BASE_URL,
             headers={"Authorization": f"Bearer {token}"}, timeout=120.0)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -47,6 +50,27 @@ class OperatorApi:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class InProcessHttp(httpx.AsyncBaseTransport):
+    """HTTP for the stations' uploads: requests to the in-process API's address (the upload
+    location the CSMS hands out by default) reach its app; anything else goes to the network."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = httpx.ASGITransport(app=app)
+        self.network = httpx.AsyncHTTPTransport()
+        self.host = httpx.URL(API_BASE_URL).host
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        inside = request.url.host == self.host
+        return await (self.app if inside else self.network).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Shared by the stations' upload clients, which close their transport: kept open
+        until :meth:`close`."""
+
+    async def close(self) -> None:
+        await self.network.aclose()
 
 
 class Operations:
@@ -83,7 +107,7 @@ class Operations:
             except ValueError:
                 answer = {"detail": response.text}
             ok = response.status_code < 300
-            status = answer.get("status") if ok and isinstance(answer, dict) else None
+            status = _station_status(answer) if ok else None
             self.rows.append({"t_s": t_s, "command": command, "station_id": station_id,
                               "method": method, "path": path,
                               "http_status": response.status_code, "status": status,
@@ -176,6 +200,23 @@ class Operations:
         else:
             schedule["start_schedule"] = self.clock.utc().isoformat()
         return body
+
+
+def _station_status(answer: Any) -> str | None:
+    """The station's answer in an API response: its ``status``, the reservation endpoints'
+    ``response.status``, or the configuration endpoint's status per key (joined by commas).
+    None when the answer has none (1.6 UpdateFirmware's)."""
+    if not isinstance(answer, dict):
+        return None
+    if answer.get("status") is not None:
+        return str(answer["status"])
+    results = answer.get("results")
+    if isinstance(results, list) and results:
+        return ",".join(str(r.get("status")) for r in results if isinstance(r, dict))
+    response = answer.get("response")
+    if isinstance(response, dict) and response.get("status") is not None:
+        return str(response["status"])
+    return None
 
 
 def _purpose(purpose: str | None) -> str | None:

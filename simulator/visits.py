@@ -50,6 +50,20 @@ class Bay:
         return (self.station.operative and evse.operative and evse.fault is None
                 and not evse.plugged)
 
+    def usable_by(self, token_id: str) -> bool:
+        """Usable, and not shown Reserved for somebody else (a driver leaves such a bay to
+        the one who reserved it: the station would refuse the card anyway)."""
+        if not self.usable:
+            return False
+        station = self.station
+        return not (len(station.reservations) and station.reservations.blocks(
+            self.evse_id, token_id, None, station.reservation_view()))
+
+    def reserved_for(self, token_id: str) -> bool:
+        """Holds a reservation of ``token_id`` (for this EVSE, or for any of the station's)."""
+        reservations = self.station.reservations
+        return bool(len(reservations)) and reservations.matches(self.evse_id, token_id)
+
 
 class SiteBays:
     """The free EVSEs of one site, handed to waiting drivers in arrival order."""
@@ -60,15 +74,17 @@ class SiteBays:
         self.free = simpy.FilterStore(env)
         self.free.items.extend(bays)
 
-    def claim(self, wants_dc: bool, patience_s: float) -> Gen:
-        """A compatible free bay, or None after ``patience_s``."""
+    def claim(self, wants_dc: bool, patience_s: float, token_id: str = "") -> Gen:
+        """A compatible free bay, or None after ``patience_s``; the bay reserved for
+        ``token_id`` if there is one, and never one reserved for somebody else."""
         def fits(bay: Bay) -> bool:
             # An AC-only car cannot use a DC connector; a DC-capable car takes either, DC first.
-            return (bay.kind == "AC" or wants_dc) and bay.usable
+            return (bay.kind == "AC" or wants_dc) and bay.usable_by(token_id)
 
         if not any(bay.kind == "AC" or wants_dc for bay in self.bays):
             return None
-        request = self.free.get(fits)
+        mine = [bay for bay in self.free.items if bay.reserved_for(token_id) and fits(bay)]
+        request = self.free.get((lambda bay: bay is mine[0]) if mine else fits)
         outcome = yield request | self.env.timeout(patience_s)
         if request in outcome:
             return outcome[request]
@@ -145,7 +161,7 @@ def _visit(env: simpy.Environment, visit: Visit, bays: SiteBays, record: VisitRe
     vehicle = visit.vehicle
     soc_in = vehicle.soc
     wants_dc = vehicle.model.dc_max_w > 0
-    bay = yield from bays.claim(wants_dc, patience_s)
+    bay = yield from bays.claim(wants_dc, patience_s, visit.token.id)
     if bay is None:
         record.add(visit, outcome=ABANDONED, waited_s=env.now - visit.arrival_s, soc_in=soc_in)
         return

@@ -66,6 +66,7 @@ class Transaction:
     start_failed: bool = False  # 1.6: the CSMS never gave an id (messages about it are dropped)
     recorded: bool = False
     authorized_seen: bool = False  # 2.0.1: the token has been put in an event
+    reservation_reported: bool = False  # 2.0.1: reservationId has been put in an event
 
     @property
     def id(self) -> str:

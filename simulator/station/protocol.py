@@ -203,7 +203,8 @@ class ProtocolBase:
             return self.send_waiting(status_message(status))
 
         def upload(location: str, name: str, content: bytes) -> simpy.Event:
-            return st.clock.bridge(maintenance.http_upload(location, name, content))
+            return st.clock.bridge(maintenance.http_upload(location, name, content,
+                                                           transport=st.http_transport))
 
         def follow() -> Gen:
             if busy and running is not None and running.is_alive:

@@ -152,8 +152,9 @@ class Protocol201(ProtocolBase):
         if with_token and evse.auth is not None:
             payload["idToken"] = self.token(evse.auth.id_token, evse.auth.token_type)
             tx.authorized_seen = True
-        if event_type == "Started" and tx.reservation_id is not None:
-            payload["reservationId"] = tx.reservation_id
+        if tx.reservation_id is not None and not tx.reservation_reported:
+            payload["reservationId"] = tx.reservation_id  # the event that used it
+            tx.reservation_reported = True
         if meter_value:
             payload["meterValue"] = meter_value
 

@@ -34,7 +34,10 @@ TABLES: dict[str, tuple[str, ...]] = {
 TIME_COLUMNS = {"started_s": "started_utc", "stopped_s": "stopped_utc", "t_s": "t_utc"}
 WALL_TIME_COLUMNS = frozenset({"latency_ms"})  # the only ones that differ between equal runs
 
-OUTCOMES = ("ok", "call_error", "timeout", "queued", "replayed", "dropped")
+# queued: held while offline, replayed: sent after the reconnect; dropped: not sent, as the
+# protocol wants offline (statuses, heartbeats) or no longer needed; lost: a held message pushed
+# out of a full offline queue, so the CSMS never hears of it
+OUTCOMES = ("ok", "call_error", "timeout", "queued", "replayed", "dropped", "lost")
 
 
 class Recorder:

@@ -68,6 +68,8 @@ from simulator.station.smart_charging import ChargingProfiles
 from simulator.station.spec import StationSpec
 
 if TYPE_CHECKING:
+    import httpx
+
     from simulator.ocmf import OcmfSigner
     from simulator.sites import Site
 
@@ -96,6 +98,8 @@ class SimStation:
         self.rng = rng
         self.site = site
         self.signer = signer if spec.meter.signed else None
+        # HTTP for log uploads (httpx transport); None: the network
+        self.http_transport: httpx.AsyncBaseTransport | None = None
         self.clock_skew_s = 0.0
         self.firmware_version = spec.firmware_version
         meter = spec.meter
@@ -370,7 +374,8 @@ class SimStation:
 
     def authorized(self, evse: EvseState, auth: Authorization) -> None:
         evse.auth = auth
-        if evse.tx is not None:
+        if evse.tx is not None:  # started on the cable (2.0.1 EVConnected): the holder is here
+            self._use_reservation(evse, evse.tx)
             self.proto.tx_event(evse, evse.tx, "RemoteStart" if auth.remote else "Authorized")
         elif self._start_due(evse):
             self._begin_tx(evse, "RemoteStart" if auth.remote else "Authorized")
@@ -449,10 +454,7 @@ class SimStation:
             vehicle_model=vehicle.model.name if vehicle is not None else None,
             soc_start=vehicle.soc if vehicle is not None else None,
             needed_wh=vehicle.needed_wh(evse.spec.kind) if vehicle is not None else None)
-        if auth is not None and len(self.reservations):
-            used = self.reservations.consume(evse.id, auth.id_token, auth.group_id)
-            if used is not None:
-                tx.reservation_id = used.id
+        self._use_reservation(evse, tx)
         evse.tx = tx
         evse.finishing = False
         evse.charge_since_s = None
@@ -460,6 +462,15 @@ class SimStation:
         self.proto.tx_started(evse, tx, trigger)
         evse.process = self.env.process(self._tx_process(evse, tx))
         return tx
+
+    def _use_reservation(self, evse: EvseState, tx: Transaction) -> None:
+        """``tx`` has its token now: the reservation the token holds here ends, and its id
+        goes into the transaction's next message (StartTransaction / TransactionEvent)."""
+        auth = evse.auth
+        if auth is not None and tx.reservation_id is None and len(self.reservations):
+            used = self.reservations.consume(evse.id, auth.id_token, auth.group_id)
+            if used is not None:
+                tx.reservation_id = used.id
 
     def _end_tx(self, evse: EvseState, reason: str, trigger: str) -> None:
         tx = evse.tx
@@ -743,7 +754,8 @@ class SimStation:
     def _push(self, message: OutMessage) -> None:
         dropped = self._outbox.push(message)
         if dropped is not None:
-            self.record_message(dropped.action, "out", None, "dropped")
+            self.record_message(dropped.action, "out", None,
+                                "lost" if dropped.kind.held_offline else "dropped")
             self._fail(dropped, Undeliverable("offline queue full"))
 
     def _kick(self) -> None:
