@@ -11,10 +11,11 @@ Balancing modes:
   is shared among the rest.
 * ``first_come``: by order of first request; an earlier EVSE keeps its grant (and may grow it at
   the cost of later ones), later ones get what is left.
-* ``none``: no controller; each request is served from what is left at that moment and nobody
-  else's grant is revised, but grants are still clipped so their sum stays within the limit.
+* ``none``: no controller: every EVSE draws what it asks for. The limit is then only what the
+  site's connection is rated for, and a run shows whether the chargers stayed within it
+  (``site_power_within_limit``); in the field that is a tripped breaker or a DSO penalty.
 
-Whatever the mode, the sum of grants never exceeds ``grid_limit_w``.
+With ``equal`` and ``first_come`` the sum of grants never exceeds ``grid_limit_w``.
 """
 
 from __future__ import annotations
@@ -72,10 +73,7 @@ class Site:
             raise ValueError(f"demand_w must be a finite number >= 0, not {demand_w!r}")
         self._demands[evse_key] = float(demand_w)
         if self.balancing == "none":
-            new = dict(self._grants)
-            new[evse_key] = self._left_over(demand_w, exclude=evse_key)
-            if self.grid_limit_w is not None:
-                new = _within(new, self.grid_limit_w, shrink=evse_key)
+            new = {**self._grants, evse_key: float(demand_w)}
         else:
             new = self._allocate()
         self._apply(new)
@@ -93,12 +91,6 @@ class Site:
         self._apply(new)
 
     # -- allocation ---------------------------------------------------------------------------
-
-    def _left_over(self, demand_w: float, *, exclude: Hashable) -> float:
-        if self.grid_limit_w is None:
-            return demand_w
-        used = math.fsum(g for k, g in self._grants.items() if k != exclude)
-        return max(0.0, min(demand_w, self.grid_limit_w - used))
 
     def _allocate(self) -> dict[Hashable, float]:
         limit = self.grid_limit_w
@@ -131,14 +123,13 @@ class Site:
         fired.succeed(dict(new))
 
 
-def _within(grants: dict[Hashable, float], limit: float, *,
-            shrink: Hashable | None = None) -> dict[Hashable, float]:
+def _within(grants: dict[Hashable, float], limit: float) -> dict[Hashable, float]:
     """Take back the few ulps floating-point rounding may have handed out beyond ``limit``,
-    from ``shrink`` if given, else from the largest grant."""
+    from the largest grant."""
     for _ in range(64):
         excess = max(math.fsum(grants.values()), sum(grants.values())) - limit
         if excess <= 0:
             return grants
-        key = shrink if shrink is not None else max(grants, key=grants.__getitem__)
+        key = max(grants, key=grants.__getitem__)
         grants[key] = max(0.0, math.nextafter(grants[key] - excess, 0.0))
     raise AssertionError("could not fit the grants within the limit")  # unreachable in practice

@@ -133,3 +133,32 @@ async def test_a_scenario_over_loopback_websockets() -> None:
     result = await run_scenario(spec, runs_root=None)
     failed = [v for v in result.verdicts if not v.passed]
     assert not failed, failed
+
+
+LIMITED = """
+name: limited
+seed: 5
+duration: 6h
+start: 2026-01-05T06:00:00Z
+station_templates:
+  ac: {ocpp: "1.6", evses: 2, connectors: [{type: Type2, max_power_kw: 11}]}
+sites:
+  - id: yard
+    kind: workplace
+    grid_limit_kw: 12
+    load_balancing: BALANCING
+    stations: [{template: ac, count: 1}]
+drivers:
+  - {name: staff, site: yard, arrivals: {profile: workplace, per_day: 30}, tokens: {count: 10}}
+expectations:
+  - site_power_within_limit: true
+"""
+
+
+@pytest.mark.parametrize(("balancing", "held"), [("none", False), ("equal", True)])
+async def test_a_site_without_load_balancing_goes_over_its_limit(balancing: str,
+                                                                 held: bool) -> None:
+    spec = load_scenario_text(LIMITED.replace("BALANCING", balancing), "limited.yaml")
+    result = await run_scenario(spec, runs_root=None)
+    [verdict] = result.verdicts
+    assert verdict.passed is held, verdict
