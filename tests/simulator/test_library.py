@@ -135,16 +135,16 @@ def _smart_charging_site_limit(result: SimulationResult) -> None:
     operations = result.tables["operations"]
     assert len(operations) == 8
     assert (operations["http_status"] == 200).all() and (operations["status"] == "Accepted").all()
-    profile_at = 3 * 3600.0
+    profile_at = 3600.0
     power = result.tables["power"]
     before, after = power[power["t_s"] < profile_at], power[power["t_s"] >= profile_at]
     assert before["power_w"].max() == pytest.approx(22_000)
     total = total_power_w(power)
-    assert total[total.index < profile_at].max() == pytest.approx(100_000)  # used up
+    assert total[total.index < profile_at].max() == pytest.approx(44_000)  # two vans in
     assert after["power_w"].max() <= 12_000 + 1e-6  # every station at once, 1.6 and 2.0.1
     latest = before.groupby(["station_id", "evse_id"])["power_w"].last()
     cut = after[after["t_s"] == profile_at].set_index(["station_id", "evse_id"])["power_w"]
-    assert (latest[cut.index] > cut).all() and len(cut) >= 3  # the charging ones dropped
+    assert (latest[cut.index] > cut).all() and len(cut) == 2  # both charging vans dropped
     assert total[total.index >= profile_at].max() <= 96_000 + 1e-6
 
 
@@ -238,3 +238,14 @@ def test_scenario_data_files_are_next_to_the_scenarios() -> None:
             if replay is not None:
                 assert Path(replay).is_file()
                 assert Path(replay).parent.parent == shipped()[name].parent
+
+
+async def test_the_depot_without_its_profile_goes_over_its_connection() -> None:
+    """The smart charging scenario's point: the same day without the operator's profile has no
+    local balancer to hold the vans back."""
+    from dataclasses import replace
+
+    spec = load_scenario(shipped()["smart-charging-site-limit"])
+    result = await run_scenario(replace(spec, operations=()), runs_root=None)
+    verdict = next(v for v in result.verdicts if v.kind == "site_power_within_limit")
+    assert verdict.status == "failed", verdict
