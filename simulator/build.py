@@ -87,7 +87,7 @@ def population(spec: PopulationSpec, site_kind: str, index: int) -> Population:
         soc_in_mean=spec.soc_at_arrival.mean if spec.soc_at_arrival else None,
         soc_in_sd=spec.soc_at_arrival.sd if spec.soc_at_arrival else None,
         token_kind=spec.tokens.ocpp_kind,  # type: ignore[arg-type]
-        drivers=spec.tokens.count,
+        drivers=spec.tokens.count, token_ids=spec.tokens.ids,
         behaviour=DriverBehaviour(plug_first=behaviour.plug_first,
                                   remote_start=behaviour.remote_start,
                                   overstay=behaviour.overstay,

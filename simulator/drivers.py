@@ -238,6 +238,7 @@ class Population:
     soc_in_sd: float | None = None
     token_kind: TokenKind = "ISO14443"
     drivers: int = 100
+    token_ids: tuple[str, ...] = ()  # the drivers' own token ids instead of random ones
     behaviour: DriverBehaviour = field(default_factory=DriverBehaviour)
     patience_s: float = 900.0
     timezone: str | None = None
@@ -510,6 +511,9 @@ def plan_visit_table(rng: np.random.Generator, population: Population, start_utc
             # Replayed token ids keep their own drivers; the rest of the roster is drawn.
             extra = make_tokens(rng, kind, max(pop.drivers - len(named), 0), pop.token_prefix)
             roster_tokens = [IdToken(t, kind) for t in named] + extra  # type: ignore[arg-type]
+    if roster_tokens is None and pop.token_ids:
+        kind = "ISO14443" if pop.token_kind in ("ad-hoc", "NoAuthorization") else pop.token_kind
+        roster_tokens = [IdToken(t, kind) for t in pop.token_ids]  # type: ignore[arg-type]
     drivers, driver_model = draw_drivers(rng, pop, mix, roster_tokens)
 
     if replay is None:

@@ -33,6 +33,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from chargeloop.ocppj.versions import OcppVersion
 from simulator.scenario.durations import format_duration, parse_duration
 from simulator.scenario.spec import (
+    DEFAULT_DRIVERS,
     DEFAULT_START,
     ArrivalsSpec,
     AuthSpec,
@@ -788,11 +789,19 @@ class _Builder:
                 name=raw["name"], site=raw["site"], arrivals=arrivals, dwell=dwell,
                 soc_at_arrival=soc,
                 target_soc=float(raw["target_soc"]) if "target_soc" in raw else None,
-                tokens=TokensSpec(**raw.get("tokens", {})),
+                tokens=self.tokens((*path, "tokens"), raw.get("tokens", {})),
                 behaviour=BehaviourSpec(**{k: float(v) for k, v in
                                            raw.get("behaviour", {}).items()}),
                 route=route))
         return tuple(out)
+
+    def tokens(self, path: Path_, raw: dict[str, Any]) -> TokensSpec:
+        ids = tuple(str(i) for i in raw.get("ids", ()))
+        if ids and "count" in raw and raw["count"] != len(ids):
+            self.problem((*path, "count"), f"count {raw['count']} but {len(ids)} ids: give "
+                         "one of them (with ids, count is their number)")
+        count = len(ids) or int(raw.get("count", DEFAULT_DRIVERS))
+        return TokensSpec(kind=raw.get("kind", "rfid"), count=count, ids=ids)
 
     # -- faults, operations, expectations --
 
@@ -891,3 +900,4 @@ def _summarise(items: Sequence[str], limit: int = 8) -> str:
     if len(items) <= limit:
         return ", ".join(items)
     return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
+

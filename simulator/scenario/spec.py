@@ -20,6 +20,7 @@ DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 DEFAULT_MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import")
 DC_CONNECTOR_TYPES = frozenset({"CCS2", "CCS1", "CHAdeMO"})
 DEFAULT_TX_POINTS = ("EVConnected", "Authorized")
+DEFAULT_DRIVERS = 100
 
 
 # -- backend -----------------------------------------------------------------------------------
@@ -212,7 +213,8 @@ TOKEN_KIND_OCPP = {"rfid": "ISO14443", "app": "Central", "adhoc": "ad-hoc"}  # -
 @dataclass(frozen=True, slots=True)
 class TokensSpec:
     kind: Literal["rfid", "app", "adhoc"] = "rfid"
-    count: int = 100  # drivers in the group, one token each (drivers.Population.drivers)
+    count: int = DEFAULT_DRIVERS  # drivers in the group, one token each (Population.drivers)
+    ids: tuple[str, ...] = ()  # the drivers' own token ids (count is then their number)
 
     @property
     def ocpp_kind(self) -> str:

@@ -65,3 +65,55 @@ def test_an_unknown_scenario_name_lists_the_shipped_ones() -> None:
     result = run("run", "no-such-scenario")
     assert result.returncode == 2
     assert "quickstart" in result.stderr
+
+
+EXTERNAL = """name: external
+seed: 11
+duration: 2h
+start: 2026-01-05T10:00:00Z
+station_templates:
+  dc: {ocpp: "2.0.1", connectors: [{type: CCS2, max_power_kw: 150}]}
+  ac: {ocpp: "1.6", connectors: [{type: Type2, max_power_kw: 22}]}
+sites:
+  - {id: road, kind: highway, stations: [{template: dc, count: 1}, {template: ac, count: 1}]}
+drivers:
+  - name: known
+    site: road
+    arrivals: {profile: flat, per_day: 60}
+    tokens: {kind: rfid, ids: [CARD-0001, CARD-0002, CARD-0003]}
+expectations:
+  - all_stations_booted: true
+  - min_sessions: 2
+  - all_sessions_completed: true
+  - transactions_match_csms: {energy_tolerance_wh: 1}
+"""
+
+
+def test_a_scenario_runs_against_an_external_csms_given_on_the_command_line(
+        tmp_path: Path) -> None:
+    import httpx
+
+    from tests.csms.test_durability import CsmsProcess, free_port
+
+    csms = CsmsProcess(f"sqlite+aiosqlite:///{tmp_path / 'ext.db'}", free_port(), tmp_path)
+    csms.start()
+    try:
+        admin = {"Authorization": f"Bearer {csms.token_file.read_text().strip()}"}
+        for card in ("CARD-0001", "CARD-0002", "CARD-0003"):  # the CSMS must know the cards
+            assert httpx.put(f"{csms.api_url}/api/tokens/{card}", json={}, headers=admin,
+                             timeout=10).status_code in (200, 201)
+        path = tmp_path / "external.yaml"
+        path.write_text(EXTERNAL)
+        junit = tmp_path / "junit.xml"
+        strict = run("run", str(path), "--csms-url", csms.ocpp_url, "--speed", "900",
+                     "--out", str(tmp_path / "runs"), "--junit", str(junit))
+        # looking inside an external CSMS is not possible: never a pass
+        assert strict.returncode == 1, strict.stdout + strict.stderr
+        assert "not_checkable" in strict.stdout
+        lenient = run("run", str(path), "--csms-url", csms.ocpp_url, "--speed", "900",
+                      "--out", str(tmp_path / "runs"), "--allow-unchecked")
+        assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+        stored = httpx.get(f"{csms.api_url}/api/transactions", headers=admin, timeout=10).json()
+        assert stored["total"] >= 2
+    finally:
+        csms.stop()
