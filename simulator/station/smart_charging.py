@@ -424,6 +424,18 @@ class ChargingProfiles:
                                  voltage_v)
         return periods[0].limit if periods else None
 
+    def station_max_w(self, now_utc: datetime, *, phases: int = 3,
+                      voltage_v: float = DEFAULT_VOLTAGE_V) -> float | None:
+        """What the station's maximum profiles allow all its EVSEs together now, in W; None
+        when none is installed. (``limit_w`` caps each EVSE by it as well; the station shares
+        it among its EVSEs.)"""
+        profiles = [i.profile for i in self._installed if i.profile.purpose == STATION_MAX]
+        if not profiles:
+            return None
+        watts = [_in_watts(p, phases, voltage_v) for p in profiles]
+        periods = self._evaluate(watts, 0, now_utc, 1, "W", None, None, voltage_v)
+        return periods[0].limit if periods else None
+
     def next_change_utc(self, evse_id: int, now_utc: datetime, *,
                         transaction_start_utc: datetime | None = None, phases: int = 3,
                         voltage_v: float = DEFAULT_VOLTAGE_V,

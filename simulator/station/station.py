@@ -602,6 +602,9 @@ class SimStation:
             limit = self._profile_limit_w(evse, now)
             if limit is not None:
                 offered = min(offered, limit)
+            shared = self._station_share_w(evse, now)
+            if shared is not None:
+                offered = min(offered, shared)
             vehicle_w = evse.vehicle_power_w(now)
             demand = min(offered, vehicle_w)
             granted = demand
@@ -631,9 +634,15 @@ class SimStation:
 
     def _set_power(self, evse: EvseState, power: float) -> None:
         if power != evse.power_w:
+            freed = power < evse.power_w
             evse.power_w = power
             evse.meter.advance(power, 0.0)
             self.recorder.power(self.id, evse.id, self.env.now, power)
+            if freed and len(self.evses) > 1 and len(self.profiles):
+                # a station maximum is shared: what this EVSE gave up may go to the others
+                for other in self.evses:
+                    if other is not evse:
+                        self._wake(other)
         if power == 0.0 and evse.drawing and self.site is not None:
             self.site.release((self.id, evse.id))
             evse.drawing = False
@@ -653,6 +662,19 @@ class SimStation:
             transaction_start_utc=self.clock.utc(tx.started_s) if tx else None,
             phases=self._phases(evse), voltage_v=self.spec.meter.nominal_voltage_v,
             transaction_id=tx.id if tx else None)
+
+    def _station_share_w(self, evse: EvseState, now: float) -> float | None:
+        """What a station maximum profile leaves ``evse`` once the station's other EVSEs have
+        drawn theirs: it limits the station's total, not each EVSE (K01: ChargingStation-
+        MaxProfile). None when there is no such profile or only one EVSE."""
+        if len(self.evses) < 2 or not len(self.profiles):
+            return None
+        total = self.profiles.station_max_w(self.clock.utc(now), phases=self._phases(evse),
+                                            voltage_v=self.spec.meter.nominal_voltage_v)
+        if total is None:
+            return None
+        others = math.fsum(e.power_w for e in self.evses if e is not evse)
+        return max(0.0, total - others)
 
     def _profile_change_s(self, evse: EvseState, tx: Transaction, now: float) -> float:
         if not len(self.profiles):

@@ -14,6 +14,7 @@ from chargeloop.runs import RunFolder
 from csms.config import CsmsConfig
 from csms.server import running_csms
 from simulator.engine import run_scenario, with_url
+from simulator.power_series import total_power_w
 from simulator.scenario import load_scenario_text
 from simulator.station.recorder import WALL_TIME_COLUMNS
 
@@ -162,3 +163,41 @@ async def test_a_site_without_load_balancing_goes_over_its_limit(balancing: str,
     result = await run_scenario(spec, runs_root=None)
     [verdict] = result.verdicts
     assert verdict.passed is held, verdict
+
+
+SHARED_MAX = """
+name: shared-max
+seed: 2
+duration: 4h
+start: 2026-01-05T07:00:00Z
+station_templates:
+  twin:
+    ocpp: "OCPP"
+    evses: 2
+    connectors: [{type: Type2, max_power_kw: 22}]
+sites:
+  - {id: yard, kind: workplace, stations: [{template: twin, count: 1}]}
+drivers:
+  - {name: staff, site: yard, arrivals: {profile: flat, per_day: 40}, tokens: {count: 6}}
+operations:
+  - at: 5m
+    command: set_charging_profile
+    station: YARD-001
+    params: {purpose: ChargingStationMaxProfile, evse: 0, limit_kw: 11}
+"""
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_station_maximum_limits_the_sum_of_its_evses(version: str) -> None:
+    spec = load_scenario_text(SHARED_MAX.replace('"OCPP"', f'"{version}"'), "shared.yaml")
+    result = await run_scenario(spec, runs_root=None)
+    assert (result.tables["operations"]["status"] == "Accepted").all()
+    power = result.tables["power"]
+    total = total_power_w(power)
+    after = total[total.index >= 300.0]
+    assert after.max() <= 11_000 + 1e-6
+    # both EVSEs charged at once at some point, sharing the 11 kW
+    by_evse = power.pivot_table(index="t_s", columns="evse_id", values="power_w",
+                                aggfunc="last").ffill().fillna(0.0)
+    both = by_evse[(by_evse.index >= 300.0) & (by_evse > 0).all(axis=1)]
+    assert len(both) > 0
