@@ -40,9 +40,11 @@ What is measured
        max as the stations timed them; the clock's lateness p50 / p99 / max over the window's
        steps (a step's wall time minus the wall time it was due; the answer to a bridged call
        is a step at the call's own simulation time, so round trips count too); how long the
-       clock was behind (next event overdue by more than 50 ms) while waiting for answers
-       (time may not advance while a bridged call is pending, so one slow answer holds every
-       station) and while busy (nothing pending: the simulator's event loop was the limit);
+       clock was held by pending calls (time may not advance while a bridged call is
+       pending: calls decided at different simulation instants go out one after the other,
+       and one slow answer holds every station), and how long it was behind (next event
+       overdue by more than 50 ms) while waiting for answers and while busy (nothing pending:
+       the simulator's event loop was the limit);
        the CPU of the simulator and of the CSMS (fractions of one core) and of everything else
        on the machine (well above 0 % spoils the figures); the simulator's resident memory;
        its full (generation 2) garbage collections. A count holds when every station booted
@@ -125,7 +127,6 @@ FLEET_SHAPE = (
     (0.3, "public", 22_000.0, 2.0),
     (0.2, "workplace", 11_000.0, 1.25),
 )
-
 
 
 # -- networked ceiling: what the stations are and do --------------------------------------------
@@ -456,6 +457,7 @@ async def simulate(url: str, csms_pid: int, plan: list[PlannedStation], settings
         "rtt_p50_ms": _quantile(round_trips, 0.5), "rtt_p99_ms": _quantile(round_trips, 0.99),
         "rtt_max_ms": max(round_trips, default=0.0),
         "behind_waiting_s": stalls.waiting_s, "behind_busy_s": stalls.busy_s,
+        "pending_share": stalls.pending_s / wall,
         "loop_lag_max_ms": stalls.lag_max_s * 1000,
         "steps": lateness["steps"], "p50_ms": lateness["p50_ms"], "p99_ms": lateness["p99_ms"],
         "max_ms": lateness["max_ms"],
@@ -475,12 +477,13 @@ async def simulate(url: str, csms_pid: int, plan: list[PlannedStation], settings
 class Stalls:
     """Wall time the clock was behind (its next event overdue by more than ``WATCH_LATE_S``),
     split by cause: waiting for answers (bridged calls pending: time may not advance) or busy
-    (nothing pending, the event loop had no time for the clock); and the event loop's largest
-    lag (a timer's overshoot)."""
+    (nothing pending, the event loop had no time for the clock); the wall time with any call
+    pending at all; and the event loop's largest lag (a timer's overshoot)."""
 
     waiting_s: float = 0.0
     busy_s: float = 0.0
     lag_max_s: float = 0.0
+    pending_s: float = 0.0  # wall time with at least one bridged call pending (time held)
 
 
 WATCH_EVERY_S = 0.01
@@ -497,6 +500,8 @@ async def watch(clock: Any, sim0: float, wall0: float, stalls: Stalls) -> None:
         now = loop.time()
         stalls.lag_max_s = max(stalls.lag_max_s, now - last - WATCH_EVERY_S)
         elapsed, last = now - last, now
+        if clock.pending:
+            stalls.pending_s += elapsed
         if now - (wall0 + env.peek() - sim0) > WATCH_LATE_S:
             if clock.pending:
                 stalls.waiting_s += elapsed
@@ -667,7 +672,8 @@ def report(fleet: FleetFigures | None, ceiling: Ceiling | None,
                                "garbage collector as Python sets it"))
         for column in ("stations", "1.6 / 2.0.1", "online", "charging", "setup s",
                        "calls/s", "RTT p50 / p99 / max ms", "lateness p50 / p99 / max ms",
-                       "behind: waiting / busy s", "sim CPU", "CSMS CPU",
+                       "time held by pending calls", "behind: waiting / busy s", "sim CPU",
+                       "CSMS CPU",
                        "other CPU (steal)",
                        "sim RSS MiB", "full GCs (max ms)", "held"):
             table.add_column(column, justify="left" if column == "held" else "right")
@@ -679,6 +685,7 @@ def report(fleet: FleetFigures | None, ceiling: Ceiling | None,
                 f"{f['calls_per_s']:.1f}",
                 f"{f['rtt_p50_ms']:.1f} / {f['rtt_p99_ms']:.1f} / {f['rtt_max_ms']:.0f}",
                 f"{f['p50_ms']:.1f} / {f['p99_ms']:.1f} / {f['max_ms']:.0f}",
+                f"{f['pending_share']:.0%}",
                 f"{f['behind_waiting_s']:.1f} / {f['behind_busy_s']:.1f}",
                 f"{f['sim_cpu']:.0%}", f"{f['csms_cpu']:.0%}",
                 f"{f['other_cpu']:.0%} ({f['steal_cpu']:.0%})",
@@ -712,7 +719,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                         help="also time the (lazy) meter series of all chargers")
     parser.add_argument("--ceiling-steps", default=",".join(str(n) for n in DEFAULT_STEPS),
                         help="station counts tried for the real-time ceiling, in order "
-                             "(comma-separated); the search stops at the first that fails")
+                             "(comma-separated); the search stops at the first that fails "
+                             "every try")
     parser.add_argument("--window", type=float, default=120.0,
                         help="measuring window of each count, seconds of real time")
     parser.add_argument("--v16-share", type=float, default=0.3,
