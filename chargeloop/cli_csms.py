@@ -57,6 +57,8 @@ def serve(
     stuck_session_after: Annotated[float, typer.Option(
         min=1, help="Seconds of charging with no energy flow before a stuck-session alert.")]
     = 900.0,
+    clock_skew_threshold: Annotated[float, typer.Option(
+        min=1, help="Seconds a station's clock may be off before a clock-skew alert.")] = 60.0,
     soft_reset_faulted_after: Annotated[float | None, typer.Option(
         min=1, help="Remediation: soft-reset a station Faulted this many seconds (off by "
                     "default).")] = None,
@@ -97,6 +99,7 @@ def serve(
                         heartbeat_interval_s=heartbeat_interval, validation=mode,
                         public_url=public_url, upload_dir=upload_dir,
                         stuck_session_after_s=stuck_session_after,
+                        clock_skew_threshold_s=clock_skew_threshold,
                         remediation_soft_reset_after_s=soft_reset_faulted_after,
                         tls_certfile=tls_cert, tls_keyfile=tls_key, tls_client_ca=tls_client_ca)
     if tls_client_ca is not None and tls_cert is None:

@@ -43,6 +43,9 @@ class CsmsConfig:
     # A station whose last message is older than this many heartbeat intervals is offline.
     offline_after_heartbeats: float = 2.5
     clock_skew_threshold_s: float = 60.0
+    # OCPP 1.6 messages carry no offline flag: a reading that puts a 1.6 station's clock
+    # behind is believed only after its connection has lasted this long (its queue replayed).
+    clock_skew_settle_s: float = 120.0
     # A message whose own timestamp is older than this when it arrives was queued offline.
     late_after_s: float = 120.0
     stuck_session_after_s: float = 900.0

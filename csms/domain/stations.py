@@ -256,19 +256,37 @@ class StationService:
                             reason=info.reason)
         return BootDecision(status, interval, now)
 
-    def observe_clock(self, station_id: str, station_time: datetime | None) -> float | None:
-        """Skew of a live (not offline-queued) message's timestamp against ours, in seconds."""
+    def observe_clock(self, station_id: str, station_time: datetime | None,
+                      may_be_queued: bool = False) -> float | None:
+        """Skew of a live (not offline-queued) message's timestamp against ours, in seconds.
+
+        ``may_be_queued``: the protocol cannot say whether the message waited in the
+        station's offline queue (OCPP 1.6 has no ``offline`` flag). A queued message replayed
+        after a reconnect is stamped in the past exactly as a slow clock would stamp it, so
+        such a reading that puts the clock behind beyond the threshold is believed only once
+        the connection has lasted ``clock_skew_settle_s`` (by then the queue is replayed). A
+        reading ahead cannot come from a queue and is always believed.
+        """
         state = self._stations.get(station_id)
         if state is None or station_time is None:
             return None
-        skew = (station_time - self.clock()).total_seconds()
+        now = self.clock()
+        skew = (station_time - now).total_seconds()
+        threshold = self.config.clock_skew_threshold_s
+        if may_be_queued and skew < -threshold and not self._settled(state, now):
+            return state.clock_skew_s
         previous = state.clock_skew_s
         state.clock_skew_s = skew
-        threshold = self.config.clock_skew_threshold_s
         if previous is None or (abs(previous) > threshold) != (abs(skew) > threshold):
             self.events.publish("station.clock", station_id=station_id, skew_s=skew,
                                 beyond_threshold=abs(skew) > threshold)
         return skew
+
+    def _settled(self, state: StationState, now: datetime) -> bool:
+        """Has the connection lasted long enough for any offline queue to have drained?"""
+        since = state.connected_since
+        settle_s = self.config.clock_skew_settle_s
+        return since is not None and (now - since).total_seconds() >= settle_s
 
     def is_offline(self, state: StationState, now: datetime | None = None) -> bool:
         if not state.connected:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from chargeloop.ocppj import ErrorKind, OcppError, OcppSession
+from chargeloop.ocppj import ErrorKind, OcppError, OcppSession, OcppVersion
 from csms.core import CsmsCore
 
 log = logging.getLogger("chargeloop.csms.ocpp")
@@ -54,7 +54,8 @@ class Adapter:
 
     def observe_time(self, station_time: datetime | None, late: bool) -> None:
         if not late:
-            self.core.stations.observe_clock(self.station_id, station_time)
+            self.core.stations.observe_clock(self.station_id, station_time,
+                                             may_be_queued=self.session.version is OcppVersion.V16)
 
     def now(self) -> datetime:
         return self.core.clock()

@@ -268,6 +268,26 @@ async def test_clock_skew_beyond_the_threshold_raises_an_alert(
             assert resolved["alert"]["id"] == raised["id"]
 
 
+@pytest.mark.parametrize("settle_s", [120.0, 0.0], ids=["replay", "slow-clock"])
+async def test_a_16_queue_replayed_after_reconnect_is_not_a_slow_clock(
+        database_url: str, tmp_path: Path, settle_s: float) -> None:
+    """1.6 has no offline flag: a StatusNotification stamped 90 s ago, arriving right after a
+    reconnect, is a queue being replayed, not a clock 90 s behind (which is flagged once the
+    connection has settled)."""
+    async with (custom_csms(database_url, tmp_path, clock_skew_settle_s=settle_s) as (csms, api),
+                connected_station(csms, "CS-REPLAY", OcppVersion.V16) as station):
+        await boot(station)
+        await station.call("StatusNotification",
+                           status_payload(OcppVersion.V16, "Available", offset_s=-90))
+        await csms.core.alerts.settle()
+        kinds = [a["kind"] for a in csms.core.alerts.open_alerts("CS-REPLAY")]
+        skew = (await api.get("/api/stations/CS-REPLAY")).json()["clock_skew_s"]
+    if settle_s:
+        assert kinds == [] and skew is None
+    else:
+        assert kinds == ["clock_skew"] and skew == pytest.approx(-90, abs=5)
+
+
 async def test_watchdog_raises_offline_for_a_disconnected_station_and_resolves_on_reconnect(
         database_url: str, tmp_path: Path) -> None:
     async with custom_csms(database_url, tmp_path, watchdog_interval_s=0.05,
