@@ -21,6 +21,7 @@ READ_ROLES = frozenset(ApiRole) - {ApiRole.DRIVER}
 OPERATE_ROLES = frozenset({ApiRole.ADMIN, ApiRole.OPERATOR})
 COMMAND_ROLES = frozenset({ApiRole.ADMIN, ApiRole.OPERATOR, ApiRole.SUPPORT})
 ADMIN_ROLES = frozenset({ApiRole.ADMIN})
+DRIVER_ROLES = frozenset({ApiRole.DRIVER})
 
 
 def get_core(request: Request) -> CsmsCore:
@@ -60,3 +61,15 @@ Reader = Annotated[ApiPrincipal, Depends(require(READ_ROLES))]
 Operator = Annotated[ApiPrincipal, Depends(require(OPERATE_ROLES))]
 Commander = Annotated[ApiPrincipal, Depends(require(COMMAND_ROLES))]
 Admin = Annotated[ApiPrincipal, Depends(require(ADMIN_ROLES))]
+
+
+def driver_account(who: Annotated[ApiPrincipal, Depends(require(DRIVER_ROLES))]) -> str:
+    """The driver account behind a driver token (its ``subject``): what ``/api/me`` serves."""
+    if not who.subject:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "this driver token is not linked to an account; make it with "
+                            "a subject (POST /api/api-tokens with \"subject\": account id)")
+    return who.subject
+
+
+DriverAccount = Annotated[str, Depends(driver_account)]

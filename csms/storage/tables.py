@@ -84,6 +84,11 @@ stations = Table(
     Column("diagnostics_status", String(40)),
     Column("local_list_version", Integer),
     Column("heartbeat_interval_s", Integer),
+    # Where drivers find it (station search, "a free charger near me").
+    Column("name", String(100)),
+    Column("address", String(255)),
+    Column("latitude", Float),
+    Column("longitude", Float),
     Column("created_at", UtcDateTime, nullable=False, default=_now),
 )
 
@@ -102,6 +107,7 @@ connectors = Table(
     Column("availability", String(16)),  # Operative / Inoperative as last requested
     Column("availability_pending", String(16)),  # requested, answered Scheduled, not yet in force
     Column("connector_type", String(32)),
+    Column("max_power_w", Float),  # what the connector can deliver, for station search
 )
 
 status_history = Table(
@@ -522,3 +528,16 @@ ev_charging = Table(
     Column("schedule", JSON),  # the EV's chargingSchedule as reported
     Column("schedule_at", UtcDateTime),
 )
+
+
+# -- Drivers (issue 5). Each area keeps its tables in its own section below. -------------------
+
+# Tariffs and pricing (csms/domain/tariffs.py, csms/domain/pricing.py)
+
+# Accounts and payments (csms/domain/accounts.py, csms/payments/)
+
+# Bookings (csms/domain/bookings.py)
+
+# Notifications (csms/notifications/)
+
+# User support (csms/domain/support.py)

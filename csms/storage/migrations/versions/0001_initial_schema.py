@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 11:08:32.977980
+Create Date: 2026-11-21 16:03:03.791922
 """
 
 from __future__ import annotations
@@ -254,6 +254,10 @@ def upgrade() -> None:
     sa.Column('diagnostics_status', sa.String(length=40), nullable=True),
     sa.Column('local_list_version', sa.Integer(), nullable=True),
     sa.Column('heartbeat_interval_s', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=100), nullable=True),
+    sa.Column('address', sa.String(length=255), nullable=True),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('created_at', csms.storage.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stations'))
     )
@@ -337,6 +341,7 @@ def upgrade() -> None:
     sa.Column('availability', sa.String(length=16), nullable=True),
     sa.Column('availability_pending', sa.String(length=16), nullable=True),
     sa.Column('connector_type', sa.String(length=32), nullable=True),
+    sa.Column('max_power_w', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_connectors_station_id_stations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('station_id', 'evse_id', 'connector_id', name=op.f('pk_connectors'))
     )
