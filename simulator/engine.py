@@ -32,7 +32,7 @@ from simulator.expectations import Evidence, check_all
 from simulator.ocmf import OcmfSigner
 from simulator.operations import OPERATION_COLUMNS, InProcessHttp, Operations, OperatorApi
 from simulator.results import SimulationResult, kpis
-from simulator.scenario.spec import BackendSpec, ScenarioSpec
+from simulator.scenario.spec import BackendSpec, PopulationSpec, ScenarioSpec
 from simulator.sites import Site
 from simulator.station.link import Link
 from simulator.station.recorder import TABLES, Recorder
@@ -42,6 +42,7 @@ from simulator.visits import (
     Bay,
     DriverRoster,
     SiteBays,
+    Visit,
     VisitRecorder,
     visit_process,
 )
@@ -155,9 +156,10 @@ class World:
         for index, (population, rng) in enumerate(zip(
                 spec.drivers, self._driver_rng.spawn(len(spec.drivers)), strict=True)):
             site = spec.site(population.site)
-            plans.append((population, plan_visits(
-                rng, build.population(population, site.kind, index), site.id, spec.start,
-                spec.duration_s, mix)))
+            visits = plan_visits(rng, build.population(population, site.kind, index), site.id,
+                                 spec.start, spec.duration_s, mix)
+            _check_replayed_stations(population, site.station_ids, visits)
+            plans.append((population, visits))
         if isinstance(backend, ReferenceBackend):
             await self._provision(backend, [v for _, visits in plans for v in visits])
         bays = {site.id: SiteBays(self.clock.env, [
@@ -322,3 +324,14 @@ def _write(folder: RunFolder, spec: ScenarioSpec, result: SimulationResult) -> N
 
 
 __all__ = ["Progress", "World", "run_scenario", "with_url"]
+
+
+def _check_replayed_stations(population: PopulationSpec, station_ids: tuple[str, ...],
+                             visits: list[Visit]) -> None:
+    """A replayed session must name a station of its population's site (or none)."""
+    for visit in visits:
+        if visit.station_id is not None and visit.station_id not in station_ids:
+            raise ValueError(
+                f"{population.arrivals.replay}: a session names station {visit.station_id!r}, "
+                f"which is not at site {population.site!r} of drivers {population.name!r}; "
+                f"its stations: {', '.join(station_ids)}")

@@ -74,14 +74,20 @@ class SiteBays:
         self.free = simpy.FilterStore(env)
         self.free.items.extend(bays)
 
-    def claim(self, wants_dc: bool, patience_s: float, token_id: str = "") -> Gen:
+    def claim(self, wants_dc: bool, patience_s: float, token_id: str = "",
+              station_id: str | None = None) -> Gen:
         """A compatible free bay, or None after ``patience_s``; the bay reserved for
-        ``token_id`` if there is one, and never one reserved for somebody else."""
-        def fits(bay: Bay) -> bool:
+        ``token_id`` if there is one, and never one reserved for somebody else. A replayed
+        session that names its station (``station_id``) waits for a bay of that station."""
+        def compatible(bay: Bay) -> bool:
             # An AC-only car cannot use a DC connector; a DC-capable car takes either, DC first.
-            return (bay.kind == "AC" or wants_dc) and bay.usable_by(token_id)
+            return ((bay.kind == "AC" or wants_dc)
+                    and (station_id is None or bay.station.id == station_id))
 
-        if not any(bay.kind == "AC" or wants_dc for bay in self.bays):
+        def fits(bay: Bay) -> bool:
+            return compatible(bay) and bay.usable_by(token_id)
+
+        if not any(compatible(bay) for bay in self.bays):
             return None
         mine = [bay for bay in self.free.items if bay.reserved_for(token_id) and fits(bay)]
         request = self.free.get((lambda bay: bay is mine[0]) if mine else fits)
@@ -161,7 +167,7 @@ def _visit(env: simpy.Environment, visit: Visit, bays: SiteBays, record: VisitRe
     vehicle = visit.vehicle
     soc_in = vehicle.soc
     wants_dc = vehicle.model.dc_max_w > 0
-    bay = yield from bays.claim(wants_dc, patience_s, visit.token.id)
+    bay = yield from bays.claim(wants_dc, patience_s, visit.token.id, visit.station_id)
     if bay is None:
         record.add(visit, outcome=ABANDONED, waited_s=env.now - visit.arrival_s, soc_in=soc_in)
         return

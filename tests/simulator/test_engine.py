@@ -15,7 +15,7 @@ from csms.config import CsmsConfig
 from csms.server import running_csms
 from simulator.engine import run_scenario, with_url
 from simulator.power_series import total_power_w
-from simulator.scenario import load_scenario_text
+from simulator.scenario import load_scenario, load_scenario_text
 from simulator.station.recorder import WALL_TIME_COLUMNS
 
 SMALL = """
@@ -201,3 +201,36 @@ async def test_a_station_maximum_limits_the_sum_of_its_evses(version: str) -> No
                                 aggfunc="last").ffill().fillna(0.0)
     both = by_evse[(by_evse.index >= 300.0) & (by_evse > 0).all(axis=1)]
     assert len(both) > 0
+
+
+REPLAY_AT_STATIONS = """
+name: replay-at-stations
+seed: 3
+duration: 6h
+start: 2026-01-05T06:00:00Z
+station_templates:
+  ac: {ocpp: "2.0.1", connectors: [{type: Type2, max_power_kw: 11}]}
+sites:
+  - {id: yard, kind: workplace, stations: [{template: ac, ids: [Y-1, Y-2, Y-3]}]}
+drivers:
+  - {name: vans, site: yard, arrivals: {replay: sessions.csv}}
+"""
+
+
+async def test_a_replayed_session_charges_at_the_station_its_row_names(tmp_path: Path) -> None:
+    (tmp_path / "sessions.csv").write_text(
+        "arrival,departure,station,token\n"
+        "2026-01-05T07:00:00Z,2026-01-05T08:00:00Z,Y-3,VAN-1\n"
+        "2026-01-05T07:10:00Z,2026-01-05T08:10:00Z,Y-2,VAN-2\n"
+        "2026-01-05T08:30:00Z,2026-01-05T09:30:00Z,Y-3,VAN-3\n")
+    scenario = tmp_path / "replay.yaml"
+    scenario.write_text(REPLAY_AT_STATIONS)
+    result = await run_scenario(load_scenario(scenario), runs_root=None)
+    visits = result.visits.sort_values("arrival_s")
+    assert list(visits["station_id"]) == ["Y-3", "Y-2", "Y-3"]
+    assert list(visits["outcome"]) == ["charged"] * 3
+
+    (tmp_path / "sessions.csv").write_text(
+        "arrival,departure,station,token\n2026-01-05T07:00:00Z,2026-01-05T08:00:00Z,Y-9,V\n")
+    with pytest.raises(ValueError, match=r"sessions.csv.*'Y-9'.*not at site 'yard'.*Y-1, Y-2"):
+        await run_scenario(load_scenario(scenario), runs_root=None)
