@@ -11,26 +11,30 @@ semantic checks need a well-formed document, so they run only when the schema fo
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import hashlib
 import json
-import re
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from chargeloop.ocppj.versions import OcppVersion
+from chargeloop.yamldoc import (
+    DocumentError,
+    Locator,
+    Path_,
+    Problem,
+    choices,
+    parse_yaml,
+    plain,
+    show,
+    validate,
+)
 from simulator.scenario.durations import format_duration, parse_duration
 from simulator.scenario.spec import (
     DEFAULT_DRIVERS,
@@ -65,30 +69,10 @@ from simulator.scenario.spec import (
 
 SCHEMA_FILE = "scenario.schema.json"
 
-Path_ = tuple[str | int, ...]  # a key path into the document
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    line: int  # 1-based
-    column: int  # 1-based
-    key_path: str  # "sites[0].stations[0].count"; "" for the document as a whole
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.key_path}: {self.message}" if self.key_path else \
-            f"{where}: {self.message}"
-
-
-class ScenarioError(ValueError):
+class ScenarioError(DocumentError):
     """A scenario that cannot be loaded; ``problems`` says why, one line each in ``str()``."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        unique = dict.fromkeys(problems)
-        self.problems: list[Problem] = sorted(unique, key=lambda p: (p.line, p.column))
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -122,19 +106,18 @@ def load_scenario_text(text: str, source: str = "<string>", *,
                        vehicle_models: Collection[str] | None = None) -> ScenarioSpec:
     """Load and check scenario YAML given as text; ``source`` names it in problems and
     ``base_dir`` (default: the current folder) anchors its relative paths."""
-    tree = _parse(text, source)
-    locator = _Locator(tree, source)
+    tree = parse_yaml(text, source, ScenarioError)
+    locator = Locator(tree, source)
     if tree is None:
         raise ScenarioError([Problem(source, 1, 1, "", "the scenario is empty; it needs at least "
                                      "name, duration, station_templates and sites")])
-    plain = _plain(tree)
-    problems = [p for error in _validator().iter_errors(plain)
-                for p in _schema_problems(error, locator)]
+    data = plain(tree)
+    problems = validate(data, _validator(), _schema(), locator)
     if problems:
         raise ScenarioError(problems)
     if vehicle_models is None:
         vehicle_models = _catalogue_models()
-    builder = _Builder(plain, locator, Path(base_dir) if base_dir is not None else Path.cwd(),
+    builder = _Builder(data, locator, Path(base_dir) if base_dir is not None else Path.cwd(),
                        vehicle_models)
     spec = builder.build(text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
     if builder.problems:
@@ -142,137 +125,7 @@ def load_scenario_text(text: str, source: str = "<string>", *,
     return spec
 
 
-# -- YAML and positions ------------------------------------------------------------------------
-
-
-class _Constructor(RoundTripConstructor):
-    """Round-trip construction, but timestamps stay text: the loader checks them itself, with a
-    line number, where ruamel would raise a bare ValueError for 2026-13-05."""
-
-
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp",
-                             RoundTripConstructor.construct_yaml_str)
-
-
-def _parse(text: str, source: str) -> Any:
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _Constructor
-    try:
-        return yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise ScenarioError([Problem(source, line, column, "",
-                                     f"YAML syntax error: {problem}{context}")]) from None
-    except YAMLError as exc:
-        raise ScenarioError([Problem(source, 1, 1, "", f"YAML error: {exc}")]) from None
-
-
-def _plain(node: Any) -> Any:
-    """ruamel's round-trip objects as plain JSON-like values (timestamps as ISO text)."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        # 4.0 is a whole number to JSON Schema too; as an int it also counts and indexes
-        return int(node) if node.is_integer() else float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, datetime | date):
-        return node.isoformat()
-    return node
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    """``("sites", 0, "stations", 0, "count")`` -> ``sites[0].stations[0].count``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part)}]"
-    return out
-
-
-class _Locator:
-    """Line and column (1-based) of any key path in the parsed document."""
-
-    def __init__(self, tree: Any, source: str) -> None:
-        self.tree = tree
-        self.source = source
-
-    def _walk(self, path: Path_, want_value: bool) -> tuple[int, int]:
-        node, position = self.tree, (1, 1)
-        for depth, part in enumerate(path, start=1):
-            if isinstance(node, CommentedMap):
-                key = _find_key(node, part)
-                if key is _MISSING:
-                    break
-                line, column, value_line, value_column = _own_position(node, key)
-                position = (line + 1, column + 1)
-                last = depth == len(path)
-                if want_value and last and not isinstance(node[key], dict | list):
-                    position = (value_line + 1, value_column + 1)
-                node = node[key]
-            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-                line, column = node.lc.data[part]
-                position = (line + 1, column + 1)
-                node = node[part]
-            else:
-                break
-        return position
-
-    def key(self, path: Path_) -> tuple[int, int]:
-        """Where the key (or list item) at the end of ``path`` is."""
-        return self._walk(path, want_value=False)
-
-    def value(self, path: Path_) -> tuple[int, int]:
-        """Where the scalar value at ``path`` is (its key, for mappings and lists)."""
-        return self._walk(path, want_value=True)
-
-    def problem(self, path: Path_, message: str, *, at_key: bool = False) -> Problem:
-        line, column = self.key(path) if at_key else self.value(path)
-        return Problem(self.source, line, column, format_path(path), message)
-
-    def where(self, path: Path_) -> str:
-        return f"{self.source}:{self.key(path)[0]}"
-
-
-_MISSING = object()
-
-
-def _own_position(node: CommentedMap, key: Any) -> list[int]:
-    """``[key line, key column, value line, value column]`` (0-based) of ``key``, also when it
-    came in through a merge (``<<: *anchor``): then where the anchored mapping has it."""
-    if key in node.lc.data:
-        return node.lc.data[key]
-    for source in getattr(node, "merge", None) or ():
-        mapping = source[1] if isinstance(source, tuple) else source  # older ruamel: (index, map)
-        if isinstance(mapping, CommentedMap) and key in mapping:
-            return _own_position(mapping, key)
-    key_line, key_column = node.lc.line or 0, node.lc.col or 0
-    return [key_line, key_column, key_line, key_column]
-
-
-def _find_key(node: CommentedMap, part: str | int) -> Any:
-    if part in node:
-        return part
-    for key in node:  # keys that were not strings in YAML (1: x) are strings after _plain
-        if str(key) == str(part):
-            return key
-    return _MISSING
-
-
-# -- schema errors -----------------------------------------------------------------------------
+# -- schema -----------------------------------------------------------------------------
 
 
 @cache
@@ -288,149 +141,6 @@ def _validator() -> Any:
 @cache
 def _schema() -> dict[str, Any]:
     return json.loads(_schema_text())
-
-
-def _schema_at(path: Sequence[str | int]) -> Any:
-    node: Any = _schema()
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return {}
-    return node
-
-
-_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
-               "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "null": "nothing (null)"}
-
-# What the schema's patterns mean, in words.
-_PATTERN_HINTS = {
-    r"^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and dashes, starting with a letter "
-                             "or digit",
-    r"^[A-Za-z0-9_-]+$": "use letters, digits, _ and -",
-    r"^[A-Za-z0-9._-]+$": "use letters, digits, '.', '_' and '-'",
-    r"^[A-Za-z0-9._-]*$": "use letters, digits, '.', '_' and '-'",
-    r"^wss?://[^\s]+$": "use a ws:// or wss:// URL",
-    r"^[a-z0-9_]+$": "use lower-case letters, digits and _",
-}
-
-
-def _show(value: Any) -> str:
-    """A value as the message shows it: JSON, shortened."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _type_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _one_of(options: Iterable[Any]) -> str:
-    return ", ".join(o if isinstance(o, str) else _show(o) for o in options)
-
-
-def _closest(word: str, candidates: Iterable[str]) -> str | None:
-    candidates = list(candidates)
-    for candidate in candidates:  # a case slip is the likeliest mistake
-        if candidate.lower() == word.lower():
-            return candidate
-    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
-def _did_you_mean(word: Any, candidates: Iterable[str]) -> str:
-    if not isinstance(word, str):
-        return ""
-    best = _closest(word, candidates)
-    return f"; did you mean {_show(best)}?" if best else ""
-
-
-def _choices(word: Any, candidates: Sequence[str], label: str) -> str:
-    """``; did you mean "x"? Label: a, b`` or ``; label: a, b``: the end of a message about a
-    name that is not one of ``candidates`` (no guess for patterns with wildcards)."""
-    hint = "" if isinstance(word, str) and set(word) & set("*?[") else \
-        _did_you_mean(word, candidates)
-    listed = _summarise(candidates, limit=24)
-    return f"{hint} {label[0].upper()}{label[1:]}: {listed}" if hint else f"; {label}: {listed}"
-
-
-def _schema_problems(error: Any, locator: _Locator) -> list[Problem]:
-    path: Path_ = tuple(error.instance_path)
-    kind = type(error.kind).__name__
-    details = error.kind.as_dict()
-    parent = _schema_at(error.schema_path[:-1])
-    value = error.instance
-
-    if kind == "AdditionalProperties":
-        allowed = sorted(parent.get("properties", {}))
-        return [locator.problem((*path, key), f"unknown key {_show(key)}"
-                                f"{_choices(key, allowed, 'allowed keys')}", at_key=True)
-                for key in details["unexpected"]]
-    if kind == "Required":
-        prop = details["property"]
-        return [locator.problem(path, f"required key {_show(prop)} is missing", at_key=True)]
-    if kind == "PropertyNames":
-        key = details["error"].instance
-        pattern = _schema_at(error.schema_path[:-1]).get("pattern", "")
-        hint = _PATTERN_HINTS.get(pattern, f"the name must match {pattern}")
-        return [locator.problem((*path, key), f"{_show(key)} is not a valid name here: {hint}",
-                                at_key=True)]
-    if kind == "Enum":
-        options = details["options"]
-        if not isinstance(value, str) and str(value) in options:  # ocpp: 1.6 is a number in YAML
-            quoted = ", ".join(_show(o) for o in options)
-            return [locator.problem(path, f"{_show(value)} is read as a number; write it in "
-                                          f"quotes: {_show(str(value))} (allowed values: "
-                                          f"{quoted})")]
-        message = f"{_show(value)} is not one of the allowed values: {_one_of(options)}"
-        message += _did_you_mean(value, [o for o in options if isinstance(o, str)])
-        return [locator.problem(path, message)]
-    if kind == "Type":
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in details["types"])
-        got = _TYPE_NAMES.get(_type_of(value), _type_of(value))
-        shown = f" ({_show(value)})" if not isinstance(value, dict | list) else ""
-        return [locator.problem(path, f"expected {wanted}, got {got}{shown}")]
-    if kind in ("AnyOf", "OneOfNotValid", "OneOfMultipleValid", "MinProperties",
-                "MaxProperties", "Pattern") and "title" in parent:
-        subject = "this" if isinstance(value, dict | list) else _show(value)
-        expected = parent.get("description", "").split(" Default:")[0]
-        return [locator.problem(path, f"{subject} is not a valid {parent['title']}: expected "
-                                      f"{expected}")]
-    if kind == "Pattern":
-        hint = _PATTERN_HINTS.get(details.get("pattern", ""), f"it must match "
-                                  f"{details.get('pattern', '')}")
-        return [locator.problem(path, f"{_show(value)} is not valid here: {hint}")]
-    if kind == "MinItems":
-        limit = details["limit"]
-        return [locator.problem(path, f"needs at least {limit} item{'s' * (limit != 1)}")]
-    if kind == "MaxItems":
-        return [locator.problem(path, f"takes at most {details['limit']} items")]
-    if kind == "MinProperties":
-        return [locator.problem(path, f"needs at least {details['limit']} entry")]
-    if kind == "UniqueItems":
-        seen, repeated = [], []
-        for item in value:
-            (repeated if item in seen else seen).append(item)
-        return [locator.problem(path, f"lists {_one_of(repeated)} more than once")]
-    if kind == "MinLength" and value == "":
-        return [locator.problem(path, "must not be empty")]
-    if kind == "MaxLength":
-        return [locator.problem(path, f"{_show(value)} is longer than {details['limit']} "
-                                      "characters")]
-    return [locator.problem(path, error.message)]
 
 
 # -- semantic checks and building --------------------------------------------------------------
@@ -458,7 +168,7 @@ _WHY_MAX = ("speed max (as fast as possible) needs backend kind reference with t
 class _Builder:
     """Builds the spec from schema-valid plain data, collecting semantic problems on the way."""
 
-    def __init__(self, data: dict[str, Any], locator: _Locator, base_dir: Path,
+    def __init__(self, data: dict[str, Any], locator: Locator, base_dir: Path,
                  vehicle_models: Collection[str] | None) -> None:
         self.data = data
         self.locator = locator
@@ -475,7 +185,7 @@ class _Builder:
     def positive(self, path: Path_, value: Any) -> float:
         seconds = parse_duration(value)
         if seconds <= 0:
-            self.problem(path, f"{_show(value)}: the duration must be positive")
+            self.problem(path, f"{show(value)}: the duration must be positive")
         return seconds
 
     def optional_duration(self, parent: dict[str, Any], key: str, path: Path_, *,
@@ -489,7 +199,7 @@ class _Builder:
     def within_run(self, path: Path_, value: Any) -> float:
         at_s = parse_duration(value)
         if at_s >= self.duration_s > 0:
-            self.problem(path, f"{_show(value)} is not before the end of the run (duration "
+            self.problem(path, f"{show(value)} is not before the end of the run (duration "
                                f"{format_duration(self.duration_s)})")
         return at_s
 
@@ -500,8 +210,8 @@ class _Builder:
     def match_stations(self, path: Path_, pattern: str) -> tuple[str, ...]:
         matched = tuple(s for s in self.station_ids if fnmatch.fnmatchcase(s, pattern))
         if not matched:
-            self.problem(path, f"{_show(pattern)} matches no station"
-                               f"{_choices(pattern, self.station_ids, 'stations')}")
+            self.problem(path, f"{show(pattern)} matches no station"
+                               f"{choices(pattern, self.station_ids, 'stations')}")
         return matched
 
     def check_evse(self, path: Path_, evse: Any, station_ids: Sequence[str]) -> None:
@@ -549,7 +259,7 @@ class _Builder:
         try:
             moment = datetime.fromisoformat(self.data["start"].replace("z", "Z"))
         except ValueError as exc:  # the right shape, but 2026-13-05 or 25:00
-            self.problem(("start",), f"{_show(self.data['start'])} is not a real moment: {exc}")
+            self.problem(("start",), f"{show(self.data['start'])} is not a real moment: {exc}")
             return DEFAULT_START
         if moment.tzinfo is None:  # a date alone: midnight UTC
             moment = moment.replace(tzinfo=UTC)
@@ -615,8 +325,8 @@ class _Builder:
         for station_id in backend.passwords:
             if station_id not in known:
                 self.problem(("backend", "passwords", station_id),
-                             f"no station has the id {_show(station_id)}"
-                             f"{_choices(station_id, self.station_ids, 'stations')}",
+                             f"no station has the id {show(station_id)}"
+                             f"{choices(station_id, self.station_ids, 'stations')}",
                              at_key=True)
 
     # -- vehicles --
@@ -636,8 +346,8 @@ class _Builder:
                                  "describe a vehicle of your own", at_key=True)
                 models = self.vehicle_models
                 if models is not None and item["model"] not in models:
-                    self.problem((*path, "model"), f"{_show(item['model'])} is not in the vehicle "
-                                 f"catalogue{_choices(item['model'], sorted(models), 'models')}")
+                    self.problem((*path, "model"), f"{show(item['model'])} is not in the vehicle "
+                                 f"catalogue{choices(item['model'], sorted(models), 'models')}")
                 mix.append(CatalogVehicleSpec(model=item["model"],
                                               weight=float(item.get("weight", 1.0))))
             else:
@@ -690,7 +400,7 @@ class _Builder:
         for i, raw in enumerate(self.data["sites"]):
             path: Path_ = ("sites", i)
             if raw["id"] in site_ids:
-                self.problem((*path, "id"), f"site id {_show(raw['id'])} is already used at "
+                self.problem((*path, "id"), f"site id {show(raw['id'])} is already used at "
                              f"{site_ids[raw['id']]}")
             site_ids.setdefault(raw["id"], self.locator.where((*path, "id")))
             if raw.get("load_balancing", "none") != "none" and "grid_limit_kw" not in raw:
@@ -703,8 +413,8 @@ class _Builder:
                 template = templates.get(entry["template"])
                 if template is None:
                     self.problem((*entry_path, "template"), f"unknown station template "
-                                 f"{_show(entry['template'])}"
-                                 f"{_choices(entry['template'], list(templates), 'templates')}")
+                                 f"{show(entry['template'])}"
+                                 f"{choices(entry['template'], list(templates), 'templates')}")
                 if "ids" in entry:
                     prefix = None
                     if "count" in entry and entry["count"] != len(entry["ids"]):
@@ -718,7 +428,7 @@ class _Builder:
                     next_number[prefix] = first + len(ids)
                 for station_id in ids:
                     if station_id in first_seen:
-                        self.problem(entry_path, f"station id {_show(station_id)} is already used "
+                        self.problem(entry_path, f"station id {show(station_id)} is already used "
                                      f"at {first_seen[station_id]}; station ids must be unique "
                                      "(set id_prefix or ids)", at_key=True)
                         continue
@@ -750,13 +460,13 @@ class _Builder:
         for i, raw in enumerate(self.data.get("drivers") or []):
             path: Path_ = ("drivers", i)
             if raw["name"] in names:
-                self.problem((*path, "name"), f"driver group name {_show(raw['name'])} is "
+                self.problem((*path, "name"), f"driver group name {show(raw['name'])} is "
                              f"already used at {names[raw['name']]}")
             names.setdefault(raw["name"], self.locator.where((*path, "name")))
             site = sites.get(raw["site"])
             if site is None:
-                self.problem((*path, "site"), f"unknown site {_show(raw['site'])}"
-                             f"{_choices(raw['site'], list(sites), 'sites')}")
+                self.problem((*path, "site"), f"unknown site {show(raw['site'])}"
+                             f"{choices(raw['site'], list(sites), 'sites')}")
             arrivals_raw = raw["arrivals"]
             if "replay" in arrivals_raw:
                 extra = sorted(set(arrivals_raw) - {"replay"})
@@ -895,9 +605,4 @@ _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
     "get_log": {"log_type": "DiagnosticsLog"},
 }
 
-
-def _summarise(items: Sequence[str], limit: int = 8) -> str:
-    if len(items) <= limit:
-        return ", ".join(items)
-    return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
 

@@ -12,11 +12,11 @@ import jsonschema_rs
 import pytest
 
 from chargeloop.ocppj.versions import OcppVersion
+from chargeloop.yamldoc import format_path
 from simulator.scenario.durations import PATTERN, format_duration, parse_duration
 from simulator.scenario.loader import (
     Problem,
     ScenarioError,
-    format_path,
     load_scenario,
     load_scenario_text,
     scenario_schema,
@@ -186,9 +186,9 @@ def test_the_schema_duration_pattern_is_the_parsers():
 
 
 def test_the_full_example_passes_the_schema_alone():
-    from simulator.scenario.loader import _parse, _plain  # the document as the schema sees it
+    from chargeloop.yamldoc import parse_yaml, plain  # the document as the schema sees it
 
-    instance = _plain(_parse(FULL, "x"))
+    instance = plain(parse_yaml(FULL, "x"))
     assert list(jsonschema_rs.validator_for(scenario_schema()).iter_errors(instance)) == []
 
 
