@@ -49,11 +49,6 @@ def main(
 # -- groups whose feature has not landed yet ---------------------------------------------------
 
 _PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
-    "conformance": ("OCTT-named conformance suites: CSMS or station under test.",
-                    "the conformance suites", 6, {
-        "csms": "Check a CSMS: chargeloop plays the charging stations.",
-        "station": "Check a charging station: chargeloop plays the CSMS.",
-    }),
     "load": ("locust load tests against a CSMS.", "the load tests", 8, {
         "run": "Run a headless load test with thresholds.",
         "ui": "Start the locust web UI.",
@@ -101,6 +96,7 @@ def _add_lazy_group(name: str, module: str) -> None:
 
 
 _add_lazy_group("csms", "chargeloop.cli_csms")
+_add_lazy_group("conformance", "chargeloop.cli_conformance")
 
 
 def _register_run() -> None:

@@ -1,0 +1,198 @@
+"""The SUT file: what the CSMS under test claims, and the values its cases need.
+
+YAML, checked against ``conformance/sut.schema.json``; a problem names the file, the line, the
+key and what would be valid (``chargeloop.yamldoc``). Everything has a default, so a CSMS that
+accepts unknown stations and knows the default tokens needs no file at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from chargeloop.ocppj import OcppVersion
+from chargeloop.yamldoc import DocumentError, Locator, Problem, choices, parse_yaml, plain, validate
+from conformance.catalogue import PROFILES, profile_code
+
+# Optional features a CSMS may claim; a conditional case that needs one is "not applicable"
+# without it. Named after the certification programme's feature list, in our words.
+FEATURES: dict[str, str] = {
+    "pending_boot": "answers BootNotification Pending and later Accepted (TC_B_02)",
+    "rejected_boot": "answers BootNotification Rejected for a station it refuses",
+    "offline_transactions": "accepts transaction messages queued while offline",
+    "authorization_cache": "station-side authorization cache management (ClearCache)",
+    "group_id": "id tokens with a group id (stop by another token of the group)",
+    "remote_start_without_authorize": "RequestStartTransaction without prior Authorize",
+    "unlock_connector": "sends UnlockConnector",
+    "get_composite_schedule": "sends GetCompositeSchedule",
+    "signed_meter_values": "stores signed meter values",
+    "basic_auth": "HTTP Basic authentication (security profile 1)",
+    "tls_server": "TLS with a server certificate (security profile 2)",
+    "tls_client_certificates": "mutual TLS (security profile 3)",
+}
+
+
+DEFAULT_NAME = "CSMS under test"
+
+
+class SutError(DocumentError):
+    """A SUT file that cannot be used; ``problems`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class SutStation:
+    id: str
+    password: str | None = None
+    evses: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SutTokens:
+    valid: str = "CONF-VALID-1"
+    valid_2: str = "CONF-VALID-2"
+    invalid: str = "CONF-UNKNOWN"
+    blocked: str = "CONF-BLOCKED"
+    expired: str = "CONF-EXPIRED"
+    group_id: str = "CONF-GROUP"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTrigger:
+    path: str
+    method: str = "POST"
+    body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSettings:
+    kind: str = "none"  # reference, http, interactive, none
+    base_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    actions: dict[str, HttpTrigger] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    ca: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sut:
+    name: str = DEFAULT_NAME
+    url: str | None = None
+    version: OcppVersion = OcppVersion.V201
+    profiles: tuple[str, ...] = ("Core",)  # catalogue codes; Core always
+    features: frozenset[str] = frozenset()
+    stations: tuple[SutStation, ...] = (SutStation("CONF-CS-1"),)
+    tokens: SutTokens = field(default_factory=SutTokens)
+    answer_timeout_s: float = 30.0
+    action_timeout_s: float = 60.0
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    triggers: TriggerSettings = field(default_factory=TriggerSettings)
+
+    def claims(self, feature: str) -> bool:
+        if feature not in FEATURES:
+            raise KeyError(f"{feature!r} is not a feature the suite knows")
+        return feature in self.features
+
+
+def load_sut(path: str | Path) -> Sut:
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SutError([Problem(str(path), 1, 1, "", f"cannot read the SUT file: {exc}")]) \
+            from None
+    return load_sut_text(text, str(path), base_dir=path.parent)
+
+
+def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None = None) -> Sut:
+    tree = parse_yaml(text, source, SutError)
+    if tree is None:
+        return Sut()
+    locator = Locator(tree, source)
+    data = plain(tree)
+    problems = validate(data, _validator(), _schema(), locator)
+    if problems:
+        raise SutError(problems)
+    problems = []
+    version = OcppVersion.V16 if data.get("ocpp_version") == "1.6" else OcppVersion.V201
+    profiles = ["Core"]
+    for i, name in enumerate(data.get("profiles", [])):
+        try:
+            code = profile_code(version, name)
+        except ValueError:
+            label = version.value.removeprefix("ocpp")
+            problems.append(locator.problem(("profiles", i), f"{name!r} is not an OCPP {label} "
+                            "profile" + choices(name, list(PROFILES[version]), "profiles")))
+            continue
+        if code not in profiles:
+            profiles.append(code)
+    for i, name in enumerate(data.get("features", [])):
+        if name not in FEATURES:
+            problems.append(locator.problem(("features", i), f"unknown feature {name!r}"
+                                            + choices(name, list(FEATURES), "features")))
+    triggers = _triggers(data.get("triggers", {"kind": "none"}), locator, problems)
+    base = base_dir or Path.cwd()
+    tls_raw = data.get("tls", {})
+    tls = TlsSettings(**{k: (base / v) for k, v in tls_raw.items()})
+    for key, value in tls_raw.items():
+        if not (base / value).is_file():
+            problems.append(locator.problem(("tls", key), f"file not found: {base / value}"))
+    if problems:
+        raise SutError(problems)
+    timeouts = data.get("timeouts", {})
+    return Sut(
+        name=data.get("name", DEFAULT_NAME), url=data.get("url"), version=version,
+        profiles=tuple(profiles), features=frozenset(data.get("features", [])),
+        stations=tuple(SutStation(s["id"], s.get("password"), s.get("evses", 1))
+                       for s in data.get("stations", [{"id": "CONF-CS-1"}])),
+        tokens=SutTokens(**data.get("tokens", {})),
+        answer_timeout_s=float(timeouts.get("answer_s", 30.0)),
+        action_timeout_s=float(timeouts.get("action_s", 60.0)), tls=tls, triggers=triggers)
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _triggers(raw: dict[str, Any], locator: Locator, problems: list[Problem]) -> TriggerSettings:
+    kind = raw["kind"]
+    headers = {}
+    for name, value in raw.get("headers", {}).items():
+        missing = [m for m in _ENV.findall(value) if m not in os.environ]
+        if missing:
+            problems.append(locator.problem(("triggers", "headers", name),
+                                            f"environment variable {missing[0]} is not set"))
+        headers[name] = _ENV.sub(lambda m: os.environ.get(m.group(1), ""), value)
+    if kind == "http" and not raw.get("base_url"):
+        problems.append(locator.problem(("triggers", "kind"), "http triggers need base_url",
+                                        at_key=True))
+    if kind == "http" and not raw.get("actions"):
+        problems.append(locator.problem(("triggers", "kind"), "http triggers need actions: "
+                                        "one request per OCPP action", at_key=True))
+    actions = {action: HttpTrigger(path=t["path"], method=t.get("method", "POST"),
+                                   body=t.get("body"))
+               for action, t in raw.get("actions", {}).items()}
+    return TriggerSettings(kind=kind, base_url=raw.get("base_url"), headers=headers,
+                           actions=actions)
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(resources.files("conformance").joinpath("sut.schema.json")
+                      .read_text("utf-8"))
+
+
+@cache
+def _validator() -> Any:
+    return jsonschema_rs.validator_for(_schema())

@@ -1,0 +1,64 @@
+"""Fixtures for testing the conformance suite itself: the reference CSMS as its SUT, and the
+suite run in a subprocess (as a vendor runs it) against it or a deliberately faulty copy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.reference import reference_csms
+from conformance.sut import Sut
+
+SUITE = Path(__file__).resolve().parents[2] / "conformance" / "csms"
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    summary: dict[str, Any]
+    output: str
+
+    def verdict(self, case_id: str) -> str:
+        found = [c for c in self.summary["cases"] if c["case"] == case_id]
+        assert found, f"{case_id} has no verdict in the summary"
+        return found[0]["verdict"]
+
+
+def sut_yaml(sut: Sut, url: str) -> str:
+    """``sut`` (provisioned on the reference CSMS) as a SUT file pointing at ``url`` (JSON is
+    YAML too)."""
+    return json.dumps({
+        "name": "reference CSMS", "url": url,
+        "ocpp_version": "1.6" if sut.version.value == "ocpp1.6" else "2.0.1",
+        "stations": [{"id": s.id, **({"password": s.password} if s.password else {})}
+                     for s in sut.stations],
+        "triggers": {"kind": "reference", "base_url": sut.triggers.base_url,
+                     "headers": sut.triggers.headers}})
+
+
+def run_suite(tmp_path: Path, sut_text: str, *args: str) -> SuiteRun:
+    sut_file = tmp_path / "sut.yaml"
+    sut_file.write_text(sut_text)
+    runs = tmp_path / "runs"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
+         "--sut", str(sut_file), "--runs-dir", str(runs), *args],
+        capture_output=True, text=True, timeout=600, check=False)
+    summaries = sorted(runs.glob("*/summary.json"))
+    assert summaries, f"no run folder:\n{completed.stdout}\n{completed.stderr}"
+    return SuiteRun(completed.returncode, json.loads(summaries[-1].read_text()),
+                    completed.stdout + completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def reference_201(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sut]:
+    """The reference CSMS, provisioned for the 2.0.1 suite, for the whole test session."""
+    with reference_csms(Sut(), tmp_path_factory.mktemp("reference-csms")) as sut:
+        yield sut

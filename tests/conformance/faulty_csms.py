@@ -1,0 +1,157 @@
+"""A deliberately faulty CSMS for the conformance suite's negative controls.
+
+It is the reference CSMS behind a WebSocket proxy that breaks one rule on purpose: it rewrites
+the frames a case checks (a Rejected boot, a Reset with an evseId, an Accepted blocked token),
+picks the wrong subprotocol, or waves any credentials through. A conformance case must fail
+against the proxy that breaks its rule: that is the proof the case can fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+from websockets.asyncio.server import ServerConnection, serve
+
+Payload = dict[str, Any]
+
+
+@dataclass
+class Faults:
+    """What the proxy breaks. Rewrites get a payload and return the payload to pass on."""
+
+    # the CSMS's answers to the station's CALLs, by action
+    answers: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
+    # the CSMS's CALLs to the station, by action
+    calls: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
+    # pick a subprotocol from those offered (default: the first the CSMS supports)
+    select_subprotocol: Callable[[Sequence[str]], str | None] | None = None
+    # let any Basic auth credentials in (the proxy logs in upstream with the right ones)
+    accept_any_credentials: bool = False
+    # refuse every WebSocket upgrade with HTTP 401, right credentials or not
+    refuse_connections: bool = False
+
+
+class FaultyCsms:
+    """The proxy, serving on its own thread and event loop (the suite runs beside it)."""
+
+    def __init__(self, upstream_ocpp_url: str, faults: Faults,
+                 passwords: dict[str, str] | None = None) -> None:
+        self.upstream = upstream_ocpp_url.rstrip("/")
+        self.faults = faults
+        self.passwords = passwords or {}
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Future[None] | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._upstreams: dict[ServerConnection, Any] = {}
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[FaultyCsms]:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the faulty CSMS proxy did not start")
+        try:
+            yield self
+        finally:
+            self._loop.call_soon_threadsafe(self._finish)
+            self._thread.join(10)
+
+    def _finish(self) -> None:
+        if self._stop is not None and not self._stop.done():
+            self._stop.set_result(None)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+        self._loop.close()
+
+    async def _serve(self) -> None:
+        self._stop = self._loop.create_future()
+        select = self.faults.select_subprotocol
+
+        def choose(_: ServerConnection, offered: Sequence[str]) -> str | None:
+            if select is not None:
+                return select(offered)
+            return next((p for p in offered if p in ("ocpp1.6", "ocpp2.0.1")), None)
+
+        async def open_upstream(connection: ServerConnection, request: Any) -> Any:
+            """Log in upstream before accepting the station, so a refusal there is a refusal
+            here (with the same HTTP status)."""
+            if self.faults.refuse_connections:
+                return connection.respond(401, "refused by the faulty CSMS\n")
+            identity = request.path.rstrip("/").rsplit("/", 1)[-1]
+            headers = {}
+            auth = request.headers.get("Authorization")
+            if self.faults.accept_any_credentials and identity in self.passwords:
+                secret = f"{identity}:{self.passwords[identity]}".encode()
+                headers["Authorization"] = "Basic " + base64.b64encode(secret).decode()
+            elif auth:
+                headers["Authorization"] = auth
+            offered = [p.strip() for p in
+                       request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+            subprotocol = next((p for p in offered if p in ("ocpp1.6", "ocpp2.0.1")),
+                               "ocpp2.0.1")
+            try:
+                self._upstreams[connection] = await websockets.connect(
+                    f"{self.upstream}/{identity}", subprotocols=[subprotocol],  # type: ignore[list-item]
+                    additional_headers=headers, proxy=None)
+            except websockets.InvalidStatus as exc:
+                return connection.respond(exc.response.status_code, "refused upstream\n")
+            return None
+
+        async with serve(self._relay, "127.0.0.1", 0, select_subprotocol=choose,
+                         subprotocols=["ocpp1.6", "ocpp2.0.1", "ocpp9.9"],
+                         process_request=open_upstream) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            self.url = f"ws://127.0.0.1:{port}/ocpp"
+            self._ready.set()
+            await self._stop
+
+    async def _relay(self, station: ServerConnection) -> None:
+        upstream = self._upstreams.pop(station)
+        station_calls: dict[str, str] = {}  # message id -> action, of the station's CALLs
+
+        async def to_csms() -> None:
+            async for text in station:
+                frame = _parse(text)
+                if frame and frame[0] == 2:
+                    station_calls[frame[1]] = frame[2]
+                await upstream.send(text)
+
+        async def to_station() -> None:
+            async for text in upstream:
+                frame = _parse(text)
+                if frame and frame[0] == 2 and frame[2] in self.faults.calls:
+                    frame[3] = self.faults.calls[frame[2]](frame[3])
+                    text = json.dumps(frame)
+                elif frame and frame[0] == 3:
+                    action = station_calls.pop(frame[1], None)
+                    if action in self.faults.answers:
+                        frame[2] = self.faults.answers[action](frame[2])
+                        text = json.dumps(frame)
+                await station.send(text)
+
+        tasks = [asyncio.create_task(to_csms()), asyncio.create_task(to_station())]
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        await upstream.close()
+        await station.close()
+
+
+def _parse(text: str | bytes) -> list[Any] | None:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, list) and len(frame) >= 3 else None
