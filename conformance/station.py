@@ -18,6 +18,7 @@ import contextlib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import websockets
@@ -66,6 +67,10 @@ DEFAULT_ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass
 class IncomingCall:
     """A CALL of the CSMS, waiting for the case's answer."""
@@ -109,6 +114,7 @@ class TestStation:
         self._session: OcppSession | None = None
         self._serving: asyncio.Task[None] | None = None
         self._expectations: list[_Expectation] = []
+        self.open_transactions: dict[str, dict[str, Any]] = {}
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -159,6 +165,8 @@ class TestStation:
             return 0
 
     async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self.end_open_transactions()
         if self._session is not None:
             await self._session.close()
         if self._serving is not None:
@@ -183,7 +191,7 @@ class TestStation:
         """Send ``action``; the CSMS's answer, or ``CaseFailed`` naming ``step`` when it answers
         with a CALLERROR, not at all, or with a payload its schema refuses."""
         try:
-            return await self.session.call(action, payload)
+            answer = await self.session.call(action, payload)
         except CallErrorReceived as exc:
             raise CaseFailed(step, f"a {action} response", f"CALLERROR {exc.code}: "
                              f"{exc.description}") from None
@@ -196,6 +204,42 @@ class TestStation:
         except OcppError as exc:  # the answer did not match its schema
             raise CaseFailed(step, f"a schema-valid {action} response",
                              f"{exc.kind.value}: {exc}") from None
+        self._track(action, payload, answer)
+        return answer
+
+    # -- transactions left open ----------------------------------------------------------------
+
+    def _track(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Remember the transactions this station runs, so a case that ends in the middle of
+        one does not leave its token busy (ConcurrentTx) for the next case."""
+        if action == "StartTransaction" and "transactionId" in answer:
+            self.open_transactions[str(answer["transactionId"])] = {
+                "connectorId": payload.get("connectorId")}
+        elif action == "StopTransaction":
+            self.open_transactions.pop(str(payload.get("transactionId")), None)
+        elif action == "TransactionEvent":
+            tx_id = str(payload.get("transactionInfo", {}).get("transactionId"))
+            if payload.get("eventType") == "Ended":
+                self.open_transactions.pop(tx_id, None)
+            else:
+                known = self.open_transactions.setdefault(tx_id, {})
+                known["seqNo"] = payload.get("seqNo", 0)
+
+    async def end_open_transactions(self) -> None:
+        """Stop what this station left running (not part of any case's checks)."""
+        for tx_id, known in list(self.open_transactions.items()):
+            with contextlib.suppress(Exception):
+                if self.version is OcppVersion.V16:
+                    await self.session.call("StopTransaction", {
+                        "transactionId": int(tx_id), "meterStop": 0, "reason": "Other",
+                        "timestamp": _now()})
+                else:
+                    await self.session.call("TransactionEvent", {
+                        "eventType": "Ended", "timestamp": _now(),
+                        "triggerReason": "AbnormalCondition",
+                        "seqNo": int(known.get("seqNo", 0)) + 1,
+                        "transactionInfo": {"transactionId": tx_id, "stoppedReason": "Other"}})
+            self.open_transactions.pop(tx_id, None)
 
     async def call_error(self, action: str, payload: dict[str, Any], *, step: str
                          ) -> CallErrorReceived:

@@ -31,12 +31,13 @@ class SuiteRun:
         return found[0]["verdict"]
 
 
-def sut_yaml(sut: Sut, url: str) -> str:
+def sut_yaml(sut: Sut, url: str, version: str = "2.0.1") -> str:
     """``sut`` (provisioned on the reference CSMS) as a SUT file pointing at ``url`` (JSON is
-    YAML too)."""
+    YAML too). Answers and actions come quickly from the reference CSMS behind a proxy, and a
+    faulty one that swallows a CALL should fail its case in seconds, not a minute."""
     return json.dumps({
-        "name": "reference CSMS", "url": url,
-        "ocpp_version": "1.6" if sut.version.value == "ocpp1.6" else "2.0.1",
+        "name": "reference CSMS", "url": url, "ocpp_version": version,
+        "timeouts": {"answer_s": 5, "action_s": 5},
         "stations": [{"id": s.id, **({"password": s.password} if s.password else {})}
                      for s in sut.stations],
         "triggers": {"kind": "reference", "base_url": sut.triggers.base_url,
@@ -58,7 +59,8 @@ def run_suite(tmp_path: Path, sut_text: str, *args: str) -> SuiteRun:
 
 
 @pytest.fixture(scope="session")
-def reference_201(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sut]:
-    """The reference CSMS, provisioned for the 2.0.1 suite, for the whole test session."""
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sut]:
+    """The reference CSMS, provisioned with the suite's stations and tokens, for the whole
+    test session (it serves 1.6 and 2.0.1 alike)."""
     with reference_csms(Sut(), tmp_path_factory.mktemp("reference-csms")) as sut:
         yield sut

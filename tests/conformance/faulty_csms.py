@@ -31,6 +31,8 @@ class Faults:
     answers: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
     # the CSMS's CALLs to the station, by action
     calls: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
+    # the CSMS's CALLs that never reach the station
+    drop_calls: frozenset[str] = frozenset()
     # pick a subprotocol from those offered (default: the first the CSMS supports)
     select_subprotocol: Callable[[Sequence[str]], str | None] | None = None
     # let any Basic auth credentials in (the proxy logs in upstream with the right ones)
@@ -130,6 +132,8 @@ class FaultyCsms:
         async def to_station() -> None:
             async for text in upstream:
                 frame = _parse(text)
+                if frame and frame[0] == 2 and frame[2] in self.faults.drop_calls:
+                    continue
                 if frame and frame[0] == 2 and frame[2] in self.faults.calls:
                     frame[3] = self.faults.calls[frame[2]](frame[3])
                     text = json.dumps(frame)

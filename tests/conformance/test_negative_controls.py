@@ -36,8 +36,39 @@ def _twice(key: str) -> Any:
     return lambda payload: {**payload, key: payload[key] * 2}
 
 
+def _plus(key: str, delta: int) -> Any:
+    return lambda payload: {**payload, key: payload[key] + delta}
+
+
+_ACCEPT_ANY_TAG = Faults(answers={"Authorize": _token_status("idTagInfo", "Accepted")})
+_START_REFUSED = Faults(answers={"StartTransaction": _token_status("idTagInfo", "Invalid")})
+_REMOTE_START_OTHER_TAG = Faults(calls={"RemoteStartTransaction": _set(idTag="SOMEONE-ELSE")})
+
 # case id -> the CSMS that breaks what the case checks
-BROKEN: dict[str, Faults] = {
+BROKEN_16: dict[str, Faults] = {
+    "TC_001_CSMS": Faults(answers={"BootNotification": _set(status="Rejected")}),
+    "TC_003_CSMS": _START_REFUSED,
+    "TC_004_1_CSMS": _START_REFUSED,
+    "TC_004_2_CSMS": Faults(answers={"Authorize": _token_status("idTagInfo", "Invalid")}),
+    "TC_010_CSMS": _REMOTE_START_OTHER_TAG,
+    "TC_011_1_CSMS": _START_REFUSED,
+    "TC_011_2_CSMS": _REMOTE_START_OTHER_TAG,
+    "TC_012_CSMS": Faults(calls={"RemoteStopTransaction": _plus("transactionId", 1000)}),
+    "TC_013_CSMS": Faults(calls={"Reset": _set(type="Soft")}),
+    "TC_014_CSMS": Faults(calls={"Reset": _set(type="Hard")}),
+    "TC_017_1_CSMS": Faults(calls={"UnlockConnector": _set(connectorId=2)}),
+    "TC_019_1_CSMS": Faults(calls={"GetConfiguration": _set(key=["HeartbeatInterval"])}),
+    "TC_019_2_CSMS": Faults(calls={"GetConfiguration": _set(key=["HeartbeatInterval",
+                                                                 "ConnectionTimeOut"])}),
+    "TC_021_CSMS": Faults(calls={"ChangeConfiguration": _set(value="61")}),
+    "TC_023_1_CSMS": _ACCEPT_ANY_TAG,
+    "TC_023_2_CSMS": _ACCEPT_ANY_TAG,
+    "TC_023_3_CSMS": _ACCEPT_ANY_TAG,
+    "TC_061_CSMS": Faults(drop_calls=frozenset({"ClearCache"})),
+    "TC_064_CSMS": Faults(answers={"DataTransfer": _set(status="Maybe")}),
+}
+
+BROKEN_201: dict[str, Faults] = {
     "TC_A_01_CSMS": Faults(refuse_connections=True),
     "TC_A_02_CSMS": Faults(accept_any_credentials=True),
     "TC_A_03_CSMS": Faults(accept_any_credentials=True),
@@ -58,23 +89,28 @@ def _passwords(sut: Sut) -> dict[str, str]:
     return {s.id: s.password for s in sut.stations if s.password}
 
 
-def test_every_implemented_201_case_has_a_negative_control(reference_201: Sut,
-                                                            tmp_path: Path) -> None:
+BROKEN = {"1.6": BROKEN_16, "2.0.1": BROKEN_201}
+
+
+@pytest.mark.parametrize("version", sorted(BROKEN))
+def test_every_implemented_case_passes_through_a_faithful_proxy_and_has_a_control(
+        version: str, reference: Sut, tmp_path: Path) -> None:
     """The control: through a proxy that breaks nothing, every case passes; and every case the
-    suite implements is in BROKEN."""
-    with FaultyCsms(reference_201.url or "", Faults(), _passwords(reference_201)).running() \
-            as proxy:
-        run = run_suite(tmp_path, sut_yaml(reference_201, proxy.url))
+    suite implements has its faulty CSMS below."""
+    with FaultyCsms(reference.url or "", Faults(), _passwords(reference)).running() as proxy:
+        run = run_suite(tmp_path, sut_yaml(reference, proxy.url, version))
     ran = {c["case"] for c in run.summary["cases"] if c["verdict"] != "not_implemented"}
     assert run.summary["failed"] == 0, run.output
-    assert ran == set(BROKEN), f"cases without a negative control: {ran - set(BROKEN)}"
+    assert ran == set(BROKEN[version]), \
+        f"cases without a negative control: {ran - set(BROKEN[version])}"
 
 
-@pytest.mark.parametrize("case_id", sorted(BROKEN))
+@pytest.mark.parametrize(("version", "case_id"), [
+    (version, case_id) for version, cases in sorted(BROKEN.items()) for case_id in sorted(cases)])
 def test_the_case_fails_against_a_csms_that_breaks_its_rule(
-        case_id: str, reference_201: Sut, tmp_path: Path) -> None:
-    with FaultyCsms(reference_201.url or "", BROKEN[case_id],
-                    _passwords(reference_201)).running() as proxy:
-        run = run_suite(tmp_path, sut_yaml(reference_201, proxy.url), "-k", case_id)
+        version: str, case_id: str, reference: Sut, tmp_path: Path) -> None:
+    with FaultyCsms(reference.url or "", BROKEN[version][case_id],
+                    _passwords(reference)).running() as proxy:
+        run = run_suite(tmp_path, sut_yaml(reference, proxy.url, version), "-k", case_id)
     assert run.verdict(case_id) == "failed", run.output
     assert run.returncode == 1
