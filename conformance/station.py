@@ -67,6 +67,9 @@ DEFAULT_ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
+CASE_HEADER = "X-Conformance-Case"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -102,11 +105,15 @@ class TestStation:
     def __init__(self, url: str, identity: str, version: OcppVersion, *,
                  password: str | None = None, ssl_context: ssl.SSLContext | None = None,
                  answer_timeout_s: float = 30.0,
-                 trace: Callable[[TraceRecord], None] | None = None) -> None:
+                 trace: Callable[[TraceRecord], None] | None = None,
+                 case_id: str | None = None) -> None:
         self.url, self.identity, self.version = url, identity, version
         self.password = password
         self.ssl_context = ssl_context
         self.answer_timeout_s = answer_timeout_s
+        # Sent with the handshake (X-Conformance-Case): a CSMS's logs can tell which case a
+        # connection belongs to, and the suite's own faulty CSMS breaks that case's rule.
+        self.case_headers = {CASE_HEADER: case_id} if case_id else {}
         self.frames: list[TraceRecord] = []
         self.unexpected: list[tuple[str, dict[str, Any]]] = []  # CALLs answered by default
         self.answers: dict[str, dict[str, Any]] = dict(DEFAULT_ANSWERS)
@@ -123,7 +130,8 @@ class TestStation:
         try:
             transport = await connect_ocpp(self.url, identity=self.identity,
                                            versions=[self.version], password=self.password,
-                                           ssl_context=self.ssl_context)
+                                           ssl_context=self.ssl_context,
+                                           headers=self.case_headers)
         except HandshakeRefused as exc:
             raise CaseFailed(step, "the CSMS to accept the WebSocket connection",
                              f"handshake refused: {exc}") from None
@@ -156,7 +164,8 @@ class TestStation:
         url = station_url(self.url, self.identity)
         try:
             async with websockets.connect(url, subprotocols=[self.version.value],  # type: ignore[list-item]
-                                          additional_headers=headers, ssl=self.ssl_context,
+                                          additional_headers={**headers, **self.case_headers},
+                                          ssl=self.ssl_context,
                                           proxy=None, open_timeout=self.answer_timeout_s):
                 return 101
         except websockets.InvalidStatus as exc:

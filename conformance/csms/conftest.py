@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from conformance.csms.harness import StationPool
-from conformance.plugin import SuiteState, state_of
+from conformance.plugin import SuiteState, case_of, state_of
 from conformance.sut import Sut
 from conformance.triggers import Triggers, make_triggers
 from conformance.verdicts import CaseFailed
@@ -41,7 +41,8 @@ async def stations(request: pytest.FixtureRequest, suite: SuiteState
                    ) -> AsyncIterator[StationPool]:
     """The stations of one case; at the end any frame of the CSMS that broke the schemas or the
     framing rules fails the case (the plugin attaches their frames to the Allure result)."""
-    pool = StationPool(suite.sut, suite.trace)
+    row = case_of(request.node)
+    pool = StationPool(suite.sut, suite.trace, row.id if row else None)
     yield pool
     violations = await pool.close()
     if violations:

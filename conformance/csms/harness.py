@@ -34,9 +34,11 @@ OWN_PASSWORD = "\x00own"  # StationPool.make: the SUT file's password for the st
 class StationPool:
     """The stations one case plays, closed and checked when the case ends."""
 
-    def __init__(self, sut: Sut, trace: Callable[[TraceRecord], None] | None) -> None:
+    def __init__(self, sut: Sut, trace: Callable[[TraceRecord], None] | None,
+                 case_id: str | None = None) -> None:
         self.sut = sut
         self.trace = trace
+        self.case_id = case_id
         self.made: list[TestStation] = []
 
     def make(self, index: int = 0, *, password: str | None = OWN_PASSWORD,
@@ -48,7 +50,7 @@ class StationPool:
             self.sut.url or "", identity or spec.id, self.sut.version,
             password=spec.password if password is OWN_PASSWORD else password,
             ssl_context=self._ssl(), answer_timeout_s=self.sut.answer_timeout_s,
-            trace=self.trace)
+            trace=self.trace, case_id=self.case_id)
         self.made.append(station)
         return station
 

@@ -78,7 +78,7 @@ async def test_TC_B_58_CSMS(sut: Sut, stations: StationPool) -> None:
     second, the CSMS selects ocpp2.0.1."""
     station = stations.make()
     url = station_url(sut.url or "", station.identity)
-    headers = station.basic_auth_headers()
+    headers = {**station.basic_auth_headers(), **station.case_headers}
     async with websockets.connect(url, subprotocols=["ocpp9.9", "ocpp2.0.1"],  # type: ignore[list-item]
                                   additional_headers=headers, ssl=station.ssl_context,
                                   proxy=None) as connection:

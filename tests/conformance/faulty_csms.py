@@ -20,6 +20,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import ServerConnection, serve
 
+from conformance.station import CASE_HEADER
+
 Payload = dict[str, Any]
 
 
@@ -29,6 +31,8 @@ class Faults:
 
     # the CSMS's answers to the station's CALLs, by action
     answers: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
+    # the same, seeing the station's request too: (request, answer) -> answer
+    answers_to: dict[str, Callable[[Payload, Payload], Payload]] = field(default_factory=dict)
     # the CSMS's CALLs to the station, by action
     calls: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
     # the CSMS's CALLs that never reach the station
@@ -42,12 +46,18 @@ class Faults:
 
 
 class FaultyCsms:
-    """The proxy, serving on its own thread and event loop (the suite runs beside it)."""
+    """The proxy, serving on its own thread and event loop (the suite runs beside it).
 
-    def __init__(self, upstream_ocpp_url: str, faults: Faults,
+    ``faults`` maps case ids to what to break for that case's connections (the suite sends its
+    case id with each handshake, ``X-Conformance-Case``), so one run of the whole suite puts
+    every case against the CSMS that breaks its own rule. A connection of any other case gets
+    a faithful relay.
+    """
+
+    def __init__(self, upstream_ocpp_url: str, faults: dict[str, Faults],
                  passwords: dict[str, str] | None = None) -> None:
         self.upstream = upstream_ocpp_url.rstrip("/")
-        self.faults = faults
+        self.faults_by_case = faults
         self.passwords = passwords or {}
         self.url = ""
         self._loop = asyncio.new_event_loop()
@@ -78,9 +88,9 @@ class FaultyCsms:
 
     async def _serve(self) -> None:
         self._stop = self._loop.create_future()
-        select = self.faults.select_subprotocol
 
-        def choose(_: ServerConnection, offered: Sequence[str]) -> str | None:
+        def choose(connection: ServerConnection, offered: Sequence[str]) -> str | None:
+            select = self._faults(connection.request).select_subprotocol
             if select is not None:
                 return select(offered)
             return next((p for p in offered if p in ("ocpp1.6", "ocpp2.0.1")), None)
@@ -88,12 +98,13 @@ class FaultyCsms:
         async def open_upstream(connection: ServerConnection, request: Any) -> Any:
             """Log in upstream before accepting the station, so a refusal there is a refusal
             here (with the same HTTP status)."""
-            if self.faults.refuse_connections:
+            faults = self._faults(request)
+            if faults.refuse_connections:
                 return connection.respond(401, "refused by the faulty CSMS\n")
             identity = request.path.rstrip("/").rsplit("/", 1)[-1]
             headers = {}
             auth = request.headers.get("Authorization")
-            if self.faults.accept_any_credentials and identity in self.passwords:
+            if faults.accept_any_credentials and identity in self.passwords:
                 secret = f"{identity}:{self.passwords[identity]}".encode()
                 headers["Authorization"] = "Basic " + base64.b64encode(secret).decode()
             elif auth:
@@ -118,30 +129,37 @@ class FaultyCsms:
             self._ready.set()
             await self._stop
 
+    def _faults(self, request: Any) -> Faults:
+        return self.faults_by_case.get(request.headers.get(CASE_HEADER, ""), Faults())
+
     async def _relay(self, station: ServerConnection) -> None:
         upstream = self._upstreams.pop(station)
-        station_calls: dict[str, str] = {}  # message id -> action, of the station's CALLs
+        faults = self._faults(station.request)
+        # the station's CALLs by message id: (action, payload)
+        station_calls: dict[str, tuple[str, Payload]] = {}
 
         async def to_csms() -> None:
             async for text in station:
                 frame = _parse(text)
                 if frame and frame[0] == 2:
-                    station_calls[frame[1]] = frame[2]
+                    station_calls[frame[1]] = (frame[2], frame[3])
                 await upstream.send(text)
 
         async def to_station() -> None:
             async for text in upstream:
                 frame = _parse(text)
-                if frame and frame[0] == 2 and frame[2] in self.faults.drop_calls:
+                if frame and frame[0] == 2 and frame[2] in faults.drop_calls:
                     continue
-                if frame and frame[0] == 2 and frame[2] in self.faults.calls:
-                    frame[3] = self.faults.calls[frame[2]](frame[3])
+                if frame and frame[0] == 2 and frame[2] in faults.calls:
+                    frame[3] = faults.calls[frame[2]](frame[3])
                     text = json.dumps(frame)
-                elif frame and frame[0] == 3:
-                    action = station_calls.pop(frame[1], None)
-                    if action in self.faults.answers:
-                        frame[2] = self.faults.answers[action](frame[2])
-                        text = json.dumps(frame)
+                elif frame and frame[0] == 3 and frame[1] in station_calls:
+                    action, request = station_calls.pop(frame[1])
+                    if action in faults.answers:
+                        frame[2] = faults.answers[action](frame[2])
+                    if action in faults.answers_to:
+                        frame[2] = faults.answers_to[action](request, frame[2])
+                    text = json.dumps(frame)
                 await station.send(text)
 
         tasks = [asyncio.create_task(to_csms()), asyncio.create_task(to_station())]

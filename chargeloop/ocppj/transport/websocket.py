@@ -18,7 +18,7 @@ import base64
 import logging
 import ssl
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -227,15 +227,17 @@ async def connect_ocpp(
     ping_timeout: float | None = 30.0,
     open_timeout: float | None = 10.0,
     max_size: int | None = DEFAULT_MAX_SIZE,
+    headers: Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> WebSocketTransport:
     """Connect as a station. With ``identity``, it is appended to ``url``; else ``url`` ends
-    with it. ``password`` sends HTTP Basic auth as ``identity:password``."""
+    with it. ``password`` sends HTTP Basic auth as ``identity:password``; ``headers`` go with
+    the handshake too."""
     if identity is not None:
         url = station_url(url, identity)
     else:
         identity = identity_from_path(url)
-    headers = {}
+    headers = dict(headers or {})
     if password is not None:
         token = base64.b64encode(f"{identity}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
