@@ -46,6 +46,7 @@ class SuiteState:
     started: float = field(default_factory=time.monotonic)
     summary: dict[str, Any] | None = None
     deselected: set[str] = field(default_factory=set)  # cases with a test left out (-k)
+    extra_cases: dict[str, Case] = field(default_factory=dict)  # robustness checks
 
 
 STATE = pytest.StashKey[SuiteState]()
@@ -71,6 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "case(case_id): the OCTT test case this test implements")
+    config.addinivalue_line("markers", "robustness(check_id, title): a robustness check beyond "
+                                       "the OCTT catalogue (not OCA certification)")
     if not _is_conformance_run(config):
         return
     sut = _sut(config)
@@ -123,20 +126,33 @@ def state_of(config: pytest.Config) -> SuiteState:
     return config.stash[STATE]
 
 
-def case_of(item: pytest.Item) -> Case | None:
-    marker = item.get_closest_marker("case")
-    if marker is None:
-        return None
-    from conformance.catalogue import case
+ROBUSTNESS = "Robustness"  # the pseudo-profile of the checks beyond the catalogue
 
-    return case(marker.args[0])
+
+def case_of(item: pytest.Item) -> Case | None:
+    """The catalogue case of a ``case`` test; a robustness check as a case of its own."""
+    marker = item.get_closest_marker("case")
+    if marker is not None:
+        from conformance.catalogue import case
+
+        return case(marker.args[0])
+    marker = item.get_closest_marker("robustness")
+    if marker is None or STATE not in item.config.stash:
+        return None
+    case_id, title = marker.args
+    return Case(id=case_id, version=item.config.stash[STATE].sut.version, title=title,
+                sut="CSMS", block="", profiles=(ROBUSTNESS,), requirement="",
+                note="robustness: not part of OCA certification")
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
     for item in items:
         row = case_of(item)
         if row is not None and STATE in item.config.stash:
-            item.config.stash[STATE].deselected.add(row.id)
+            state = item.config.stash[STATE]
+            state.deselected.add(row.id)
+            if row.profiles == (ROBUSTNESS,):
+                state.extra_cases[row.id] = row
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -150,6 +166,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
             continue
         keep.append(item)
+        if row.profiles == (ROBUSTNESS,):
+            config.stash[STATE].extra_cases[row.id] = row
+            continue
         if not in_scope(row, sut.profiles):
             claimed = ", ".join(sut.profiles)
             item.add_marker(pytest.mark.skip(
@@ -260,8 +279,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def all_results(state: SuiteState) -> list[CaseResult]:
-    """A verdict for every ``_CSMS`` case of the SUT's version: those run, and the rest as not
-    implemented (or not applicable, outside the claimed profiles)."""
+    """A verdict for every ``_CSMS`` case of the SUT's version (those run, the rest not
+    implemented), then the robustness checks."""
     out = []
     for row in catalogue(state.sut.version):
         if row.sut != "CSMS":
@@ -276,6 +295,9 @@ def all_results(state: SuiteState) -> list[CaseResult]:
         else:
             out.append(CaseResult(row.id, Verdict.NOT_IMPLEMENTED, row.title, row.profiles,
                                   reason="the suite has no test for this case yet"))
+    for row in sorted(state.extra_cases.values(), key=lambda r: r.id):
+        out.append(state.results.get(row.id) or CaseResult(
+            row.id, Verdict.NOT_RUN, row.title, row.profiles, reason="not selected for this run"))
     return out
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chargeloop.ocppj import OcppVersion, TraceRecord
+from conformance.rawpeer import RawPeer
 from conformance.station import IncomingCall, TestStation
 from conformance.sut import Sut, SutStation
 from conformance.triggers import Triggers
@@ -40,6 +41,7 @@ class StationPool:
         self.trace = trace
         self.case_id = case_id
         self.made: list[TestStation] = []
+        self.raw_peers: list[RawPeer] = []
 
     def make(self, index: int = 0, *, password: str | None = OWN_PASSWORD,
              identity: str | None = None) -> TestStation:
@@ -53,6 +55,17 @@ class StationPool:
             trace=self.trace, case_id=self.case_id)
         self.made.append(station)
         return station
+
+    def raw(self, index: int = 0) -> RawPeer:
+        """A bare connection (not yet open) as the ``index``-th station, for frames that
+        ``TestStation`` would refuse to send."""
+        station = self.make(index)
+        self.made.remove(station)
+        peer = RawPeer(self.sut.url or "", station.identity, self.sut.version,
+                       {**station.basic_auth_headers(), **station.case_headers},
+                       station.ssl_context)
+        self.raw_peers.append(peer)
+        return peer
 
     async def connected(self, index: int = 0) -> TestStation:
         station = self.make(index)
@@ -72,6 +85,8 @@ class StationPool:
     async def close(self) -> list[TraceRecord]:
         """Close every station; the frames of the CSMS that broke the rules."""
         violations = []
+        for peer in self.raw_peers:
+            await peer.close()
         for station in self.made:
             await station.close()
             violations.extend(station.violations)

@@ -43,6 +43,20 @@ class Faults:
     accept_any_credentials: bool = False
     # refuse every WebSocket upgrade with HTTP 401, right credentials or not
     refuse_connections: bool = False
+    # CALLERROR codes of the CSMS rewritten (its error answers "wrong")
+    error_code: Callable[[str], str] | None = None
+    # close the station's connection after a frame this says yes to (None: not a JSON array)
+    close_on: Callable[[list[Any] | None], bool] | None = None
+    # "crash": after a station frame this says yes to (raw frame, frames so far), close and
+    # refuse every later connection of the case with 503
+    crash_on: Callable[[str | bytes, int], bool] | None = None
+    # answer a CALLRESULT the CSMS never asked for with a CALLERROR
+    reply_to_stray_results: bool = False
+    # drop a station CALL whose id was already used on the connection (a retransmission)
+    drop_repeated_ids: bool = False
+    # drop a station CALL sent while another is unanswered or came less than 0.5 s before it
+    # (the second of two pipelined CALLs, however fast the CSMS answered the first)
+    drop_overlapping_calls: bool = False
 
 
 class FaultyCsms:
@@ -65,6 +79,7 @@ class FaultyCsms:
         self._stop: asyncio.Future[None] | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._upstreams: dict[ServerConnection, Any] = {}
+        self._crashed: set[str] = set()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[FaultyCsms]:
@@ -99,6 +114,8 @@ class FaultyCsms:
             """Log in upstream before accepting the station, so a refusal there is a refusal
             here (with the same HTTP status)."""
             faults = self._faults(request)
+            if request.headers.get(CASE_HEADER, "") in self._crashed:
+                return connection.respond(503, "the faulty CSMS has crashed\n")
             if faults.refuse_connections:
                 return connection.respond(401, "refused by the faulty CSMS\n")
             identity = request.path.rstrip("/").rsplit("/", 1)[-1]
@@ -116,14 +133,14 @@ class FaultyCsms:
             try:
                 self._upstreams[connection] = await websockets.connect(
                     f"{self.upstream}/{identity}", subprotocols=[subprotocol],  # type: ignore[list-item]
-                    additional_headers=headers, proxy=None)
+                    additional_headers=headers, proxy=None, max_size=None)
             except websockets.InvalidStatus as exc:
                 return connection.respond(exc.response.status_code, "refused upstream\n")
             return None
 
         async with serve(self._relay, "127.0.0.1", 0, select_subprotocol=choose,
                          subprotocols=["ocpp1.6", "ocpp2.0.1", "ocpp9.9"],
-                         process_request=open_upstream) as server:
+                         process_request=open_upstream, max_size=None) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             self.url = f"ws://127.0.0.1:{port}/ocpp"
             self._ready.set()
@@ -138,12 +155,37 @@ class FaultyCsms:
         # the station's CALLs by message id: (action, payload)
         station_calls: dict[str, tuple[str, Payload]] = {}
 
+        seen_ids: set[Any] = set()
+        frames = 0
+        last_call_at = -1.0
+
         async def to_csms() -> None:
+            nonlocal frames, last_call_at
             async for text in station:
+                frames += 1
                 frame = _parse(text)
+                if faults.crash_on is not None and faults.crash_on(text, frames):
+                    self._crashed.add(station.request.headers.get(CASE_HEADER, ""))
+                    return
                 if frame and frame[0] == 2:
-                    station_calls[frame[1]] = (frame[2], frame[3])
+                    repeated = _key(frame[1]) in seen_ids
+                    seen_ids.add(_key(frame[1]))
+                    if faults.drop_repeated_ids and repeated:
+                        continue
+                    now = asyncio.get_running_loop().time()
+                    recent = now - last_call_at < 0.5
+                    last_call_at = now
+                    if faults.drop_overlapping_calls and (station_calls or recent):
+                        continue
+                    if len(frame) >= 4:
+                        station_calls[_key(frame[1])] = (frame[2], frame[3])
+                if frame and frame[0] == 3 and faults.reply_to_stray_results:
+                    await station.send(json.dumps([4, frame[1], "GenericError",
+                                                   "nobody asked", {}]))
+                    continue
                 await upstream.send(text)
+                if faults.close_on is not None and faults.close_on(frame):
+                    return
 
         async def to_station() -> None:
             async for text in upstream:
@@ -153,8 +195,14 @@ class FaultyCsms:
                 if frame and frame[0] == 2 and frame[2] in faults.calls:
                     frame[3] = faults.calls[frame[2]](frame[3])
                     text = json.dumps(frame)
-                elif frame and frame[0] == 3 and frame[1] in station_calls:
-                    action, request = station_calls.pop(frame[1])
+                elif frame and frame[0] == 4 and faults.error_code is not None:
+                    station_calls.pop(_key(frame[1]), None)
+                    frame[2] = faults.error_code(frame[2])
+                    text = json.dumps(frame)
+                elif frame and frame[0] == 4:
+                    station_calls.pop(_key(frame[1]), None)
+                elif frame and frame[0] == 3 and _key(frame[1]) in station_calls:
+                    action, request = station_calls.pop(_key(frame[1]))
                     if action in faults.answers:
                         frame[2] = faults.answers[action](frame[2])
                     if action in faults.answers_to:
@@ -171,9 +219,14 @@ class FaultyCsms:
         await station.close()
 
 
+def _key(message_id: Any) -> Any:
+    """A message id as a dict key (ids of any JSON type, lists included)."""
+    return json.dumps(message_id)
+
+
 def _parse(text: str | bytes) -> list[Any] | None:
     try:
         frame = json.loads(text)
     except ValueError:
         return None
-    return frame if isinstance(frame, list) and len(frame) >= 3 else None
+    return frame if isinstance(frame, list) and len(frame) >= 2 else None
