@@ -11,11 +11,19 @@ from fastapi_offline import FastAPIOffline
 
 from chargeloop import __version__
 from csms import uploads
+from csms.api import accounts as accounts_api
 from csms.api import admin, alerts, audit, commands, control, events, history, stations, tokens
 from csms.api import authorization as authorization_api
+from csms.api import bookings as bookings_api
+from csms.api import locations as locations_api
 from csms.api import maintenance as maintenance_api
+from csms.api import me as me_api
+from csms.api import notifications as notifications_api
+from csms.api import payments as payments_api
 from csms.api import reservations as reservations_api
 from csms.api import smart_charging as smart_charging_api
+from csms.api import support as support_api
+from csms.api import tariffs as tariffs_api
 from csms.api import transactions as transactions_api
 from csms.core import CsmsCore
 from csms.ocpp.endpoint import OCPP_PREFIX, OcppEndpoint, Receive, Scope, Send
@@ -35,6 +43,14 @@ def create_api(core: CsmsCore) -> FastAPI:
                    alerts, audit, authorization_api, reservations_api, smart_charging_api,
                    maintenance_api, uploads):
         api.include_router(module.router)
+    api.include_router(locations_api.router)
+    api.include_router(notifications_api.router)
+    api.include_router(bookings_api.router)
+    api.include_router(support_api.router)
+    api.include_router(tariffs_api.router)
+    api.include_router(accounts_api.router)
+    api.include_router(payments_api.router)
+    api.include_router(me_api.router)
     return api
 
 

@@ -14,22 +14,32 @@ from dataclasses import dataclass, field
 
 from chargeloop.ocppj import TraceRecord
 from csms.config import CsmsConfig
+from csms.domain.accounts import AccountService
 from csms.domain.alerts import AlertService
 from csms.domain.api_tokens import ApiTokenService
 from csms.domain.authorization import AuthorizationService
+from csms.domain.bookings import BookingService
 from csms.domain.commands import CommandService
 from csms.domain.connectors import ConnectorService
 from csms.domain.local_lists import LocalListService
 from csms.domain.maintenance import MaintenanceService
+from csms.domain.payments import PaymentService
 from csms.domain.provisioning import ProvisioningService
+from csms.domain.receipts import ReceiptService
 from csms.domain.reservations import ReservationService
 from csms.domain.smart_charging import SmartChargingService
+from csms.domain.station_search import StationSearch
 from csms.domain.stations import StationService
+from csms.domain.support import SupportService
+from csms.domain.tariffs import TariffService
 from csms.domain.timeutil import Clock, utcnow
 from csms.domain.transactions import TransactionService
 from csms.events import EventBus
+from csms.notifications import NotificationService
+from csms.ocpp.costs import CostUpdates
 from csms.ocpp.provisioning import install as install_provisioning
 from csms.ocpp.registry import ConnectionRegistry
+from csms.payments.test_provider import TestProvider
 from csms.storage.database import Database
 from csms.storage.migrate import upgrade_async
 
@@ -54,9 +64,18 @@ class CsmsCore:
     api_tokens: ApiTokenService = field(init=False)
     local_lists: LocalListService = field(init=False)
     reservations: ReservationService = field(init=False)
+    station_search: StationSearch = field(init=False)
+    bookings: BookingService = field(init=False)
     smart_charging: SmartChargingService = field(init=False)
     provisioning: ProvisioningService = field(init=False)
     alerts: AlertService = field(init=False)
+    notifications: NotificationService = field(init=False)
+    support: SupportService = field(init=False)
+    tariffs: TariffService = field(init=False)
+    cost_updates: CostUpdates = field(init=False)
+    accounts: AccountService = field(init=False)
+    payments: PaymentService = field(init=False)
+    receipts: ReceiptService = field(init=False)
 
     def __post_init__(self) -> None:
         config = self.config
@@ -78,12 +97,33 @@ class CsmsCore:
                                             self.clock)
         self.reservations = ReservationService(self.db, self.auth, self.commands, self.events,
                                                self.clock)
+        self.station_search = StationSearch(self.stations, self.connectors, self.reservations,
+                                            self.clock)
+        self.bookings = BookingService(self.db, self.events, config, self.auth, self.commands,
+                                       self.reservations, self.transactions,
+                                       self.station_search, self.clock)
         self.smart_charging = SmartChargingService(self.db, self.commands, self.transactions,
                                                    self.events, self.clock)
         self.provisioning = ProvisioningService(self.db, self.events, self.stations, self.clock)
         install_provisioning(self)
         self.alerts = AlertService(self.db, self.events, config, self.clock, stations=self.stations,
                                    connectors=self.connectors, commands=self.commands)
+        self.notifications = NotificationService(self.db, self.events, config, self.clock,
+                                                 connectors=self.connectors,
+                                                 station_search=self.station_search, core=self)
+        self.support = SupportService(self)
+        self.tariffs = TariffService(self.db, self.events, self.transactions, self.clock,
+                                     account_of=self._account_of_token)
+        self.bookings.tariffs = self.tariffs  # no-show fees
+        self.cost_updates = CostUpdates(self.tariffs, self.commands, self.provisioning,
+                                        config.cost_update_interval_s)
+        self.accounts = AccountService(self.db, self.auth, TestProvider(self.db, self.clock),
+                                       self.clock)
+        self.receipts = ReceiptService(self.db, self.clock)
+        self.payments = PaymentService(self.db, self.events, self.accounts,
+                                       self.accounts.provider, self.receipts, self.transactions,
+                                       self.commands, self.tariffs, config, self.clock)
+        self.bookings.payments = self.payments  # no-show fees
         self.recent_frames: dict[str, deque[TraceRecord]] = defaultdict(
             lambda: deque(maxlen=RECENT_FRAMES))
         self._tasks: list[asyncio.Task[None]] = []
@@ -96,6 +136,7 @@ class CsmsCore:
         await self.auth.load()
         await self.connectors.load()
         await self.transactions.load()
+        await self.accounts.load()
         await self.api_tokens.load()
         await self.maintenance.load()
         await self.reservations.load()
@@ -105,6 +146,15 @@ class CsmsCore:
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="csms-flush"))
         await self.alerts.load()
         self._tasks.append(asyncio.create_task(self.alerts.run(), name="csms-alerts"))
+        await self.tariffs.load()
+        self._tasks.append(asyncio.create_task(self.cost_updates.run(), name="csms-costs"))
+        await self.payments.load()  # after tariffs and accounts; its scan settles what ended
+        self._tasks.append(asyncio.create_task(self.payments.run(), name="csms-payments"))
+        await self.notifications.load()  # after accounts: it resolves active sessions' tokens
+        self._tasks.append(asyncio.create_task(self.notifications.run(),
+                                               name="csms-notifications"))
+        await self.bookings.load()  # after tariffs: a window that ended meanwhile may cost a fee
+        self._tasks.append(asyncio.create_task(self.bookings.run(), name="csms-bookings"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -112,9 +162,15 @@ class CsmsCore:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.payments.close()
         await self.registry.close_all()
         await self.stations.flush_last_seen()
         await self.db.close()
+
+    def _account_of_token(self, id_token: str | None) -> str | None:
+        """The driver account an id token belongs to, where accounts exist (memory only)."""
+        accounts = getattr(self, "accounts", None)
+        return accounts.account_for_token(id_token) if accounts and id_token else None
 
     def trace(self, record: TraceRecord) -> None:
         self.recent_frames[record.identity].append(record)

@@ -24,6 +24,7 @@ from csms.app import CsmsApp
 from csms.config import CsmsConfig
 from csms.core import CsmsCore
 from csms.domain.api_tokens import ApiRole
+from csms.domain.timeutil import Clock, utcnow
 from csms.ocpp.tls_protocol import TlsAwareWebSocketProtocol
 
 log = logging.getLogger("chargeloop.csms")
@@ -74,7 +75,10 @@ async def ensure_admin_token(core: CsmsCore, token_file: Path) -> str | None:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+    # whose proto says TCP, and accepted sockets inherit it. With proto 0, every small answer
+    # after the first on a connection waited for the peer's delayed ACK (about 40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -97,8 +101,9 @@ def _uvicorn_config(app: CsmsApp, config: CsmsConfig) -> uvicorn.Config:
 
 
 @contextlib.asynccontextmanager
-async def running_csms(config: CsmsConfig, *, migrate: bool = True) -> AsyncIterator[RunningCsms]:
-    core = CsmsCore(config)
+async def running_csms(config: CsmsConfig, *, migrate: bool = True,
+                       clock: Clock = utcnow) -> AsyncIterator[RunningCsms]:
+    core = CsmsCore(config, clock=clock)  # a test may run the CSMS on a clock of its own
     await core.start(migrate=migrate)
     sock = _bind(config.host, config.port)
     app = CsmsApp(core, require_certificate_identity=config.tls_client_ca is not None)

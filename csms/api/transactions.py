@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from csms.api.security import Core, Reader
 from csms.api.stations import require_station
+from csms.api.tariffs import SessionCostView, cost_view
 from csms.core import CsmsCore
 from csms.storage import tables as t
 from csms.storage.paging import read_page
@@ -79,6 +80,9 @@ class MeterValueView(BaseModel):
 class TransactionDetail(TransactionView):
     meter_values: list[MeterValueView] = Field(
         description="The transaction's readings, ordered by their own timestamps.")
+    cost: SessionCostView | None = Field(
+        None, description="What it costs under its tariff (running while active, final once "
+                          "ended), line by line; None when no tariff applies.")
 
 
 class TransactionPage(BaseModel):
@@ -158,8 +162,10 @@ async def get_transaction(station_id: str, transaction_id: str, core: Core,
         return [dict(r) for r in rows.mappings()]
 
     samples = await core.db.read(read)
+    cost = await core.tariffs.price(row)
     return TransactionDetail(**transaction_view(row).model_dump(),
-                             meter_values=[meter_value_view(s) for s in samples])
+                             meter_values=[meter_value_view(s) for s in samples],
+                             cost=None if cost is None else cost_view(cost))
 
 
 @router.get("/stations/{station_id}/transactions", response_model=TransactionPage,

@@ -60,6 +60,11 @@ class StationState:
     vendor: str | None = None
     model: str | None = None
     firmware_version: str | None = None
+    # Where drivers find it (set by operators; read by station search and notifications).
+    name: str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
     # Cache of passwords verified this run (hash of the clear text), so a reconnect storm does
     # not pay for key stretching again.
     verified: set[str] = field(default_factory=set)
@@ -92,7 +97,7 @@ class BootDecision:
 
 _MIRRORED = ("registration", "password_hash", "security_profile", "ocpp_version", "connected",
              "connected_since", "last_seen", "last_boot", "heartbeat_interval_s", "clock_skew_s",
-             "vendor", "model", "firmware_version")
+             "vendor", "model", "firmware_version", "name", "address", "latitude", "longitude")
 
 
 class StationService:

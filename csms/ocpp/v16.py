@@ -83,6 +83,8 @@ class V16Adapter(Adapter):
         token = p["idTag"]
         info = self.core.auth.authorize(
             token, active_elsewhere=self.core.transactions.token_active(token))
+        if self.core.accounts.account_for_token(token) is not None:  # pays: hold on the card
+            info = await self.core.payments.authorize_token(self.station_id, token, info)
         return {"idTagInfo": id_tag_info(info)}
 
     async def start_transaction(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +103,9 @@ class V16Adapter(Adapter):
         if token is not None and token.status == "Accepted" and self.core.transactions \
                 .token_active(p["idTag"], exclude=outcome.transaction["id"]):
             token = replace(token, status="ConcurrentTx")  # the tag is charging elsewhere
+        if self.core.accounts.account_for_token(p["idTag"]) is not None:  # the session pays
+            token = await self.core.payments.session_token(self.station_id, outcome.transaction,
+                                                           p["idTag"], token)
         return {"transactionId": int(outcome.transaction["ocpp_transaction_id"]),
                 "idTagInfo": id_tag_info(token)}
 
@@ -113,6 +118,7 @@ class V16Adapter(Adapter):
             stop_reason=p.get("reason", "Local"),
             samples=tuple(samples_16(p.get("transactionData", []), timestamp))))
         self.observe_time(timestamp, outcome.late)
+        await self.core.tariffs.transaction_ended(self.station_id, outcome)  # transaction.cost
         return {"idTagInfo": id_tag_info(outcome.token)} if p.get("idTag") else {}
 
     async def meter_values(self, p: dict[str, Any]) -> dict[str, Any]:

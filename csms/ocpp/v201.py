@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from csms.domain.authorization import TokenInfo
@@ -9,8 +10,9 @@ from csms.domain.connectors import StatusReport
 from csms.domain.metering import samples_201
 from csms.domain.stations import BootInfo
 from csms.domain.timeutil import ocpp_time, parse_timestamp
-from csms.domain.transactions import TxEvent
+from csms.domain.transactions import ENDED, TxEvent, TxOutcome
 from csms.ocpp.adapter import Adapter
+from csms.ocpp.costs import wire_amount
 from csms.ocpp.energy import register_energy_v201
 from csms.ocpp.maintenance import register_maintenance
 from csms.ocpp.provisioning import register_v201
@@ -67,6 +69,9 @@ class V201Adapter(Adapter):
     async def authorize(self, p: dict[str, Any]) -> dict[str, Any]:
         token = p["idToken"]
         info = self.core.auth.authorize(token["idToken"], token.get("type"))
+        if self.core.accounts.account_for_token(token["idToken"]) is not None:  # pays: a hold
+            info = await self.core.payments.authorize_token(self.station_id, token["idToken"],
+                                                            info)
         return {"idTokenInfo": id_token_info(info)}
 
     async def transaction_event(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +93,28 @@ class V201Adapter(Adapter):
         self.observe_time(timestamp, bool(p.get("offline")))
         await self.core.reservations.on_transaction(self.station_id, p.get("reservationId"),
                                                     info["transactionId"])
-        return {"idTokenInfo": id_token_info(outcome.token)} if token else {}
+        verdict = outcome.token
+        if token and self.core.accounts.account_for_token(token["idToken"]) is not None:
+            verdict = await self.core.payments.session_token(  # the session pays
+                self.station_id, outcome.transaction, token["idToken"], verdict)
+        answer = {"idTokenInfo": id_token_info(verdict)} if token else {}
+        return await self._with_cost(answer, p["eventType"], info, timestamp, outcome)
+
+    async def _with_cost(self, answer: dict[str, Any], event_type: str, info: dict[str, Any],
+                         timestamp: datetime, outcome: TxOutcome) -> dict[str, Any]:
+        """Block I: the final totalCost on Ended (TC_I_02); on Updated the running total of
+        the last cost scan, if any (memory only: no read per message)."""
+        tariffs = self.core.tariffs
+        if info.get("chargingState") and not outcome.duplicate:
+            await tariffs.charging_state(self.station_id, outcome.transaction,
+                                         info["chargingState"], timestamp)
+        if event_type == ENDED:
+            cost = await tariffs.transaction_ended(self.station_id, outcome)
+        else:
+            cost = tariffs.running_cost(self.station_id, info["transactionId"])
+        if cost is not None:
+            answer["totalCost"] = wire_amount(cost.total.amount)
+        return answer
 
     async def meter_values(self, p: dict[str, Any]) -> dict[str, Any]:
         now = self.now()

@@ -533,11 +533,406 @@ ev_charging = Table(
 # -- Drivers (issue 5). Each area keeps its tables in its own section below. -------------------
 
 # Tariffs and pricing (csms/domain/tariffs.py, csms/domain/pricing.py)
+# Prices are decimal text ("0.4567"), never floats. Versions and assignments are never changed
+# in place (an assignment only gets its valid_to): a session is priced with what was in force
+# at its start, found in memory, so nothing is written when a transaction starts.
+
+tariffs = Table(
+    "tariffs", metadata,
+    Column("id", String(64), primary_key=True),  # chosen by the operator: "standard-ac"
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("created_by", String(100)),
+)
+
+tariff_versions = Table(
+    "tariff_versions", metadata,
+    Column("tariff_id", String(64), ForeignKey("tariffs.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("version", Integer, primary_key=True),  # 1, 2, ...
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("time_zone", String(64), nullable=False),  # IANA: where band times are read
+    Column("energy_price_per_kwh", String(32), nullable=False),
+    Column("time_price_per_min", String(32), nullable=False),
+    Column("idle_price_per_min", String(32), nullable=False),
+    Column("idle_grace_min", String(32), nullable=False),
+    Column("session_fee", String(32), nullable=False),
+    Column("vat_percent", String(32), nullable=False),
+    Column("no_show_fee", String(32)),
+    Column("preauth_amount", String(32)),
+    # [{name, days: [mon..sun], start: "HH:MM", end: "HH:MM", energy_price_per_kwh,
+    #   time_price_per_min}] with prices as text or null
+    Column("bands", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("created_by", String(100)),
+)
+
+tariff_assignments = Table(
+    "tariff_assignments", metadata,
+    # Which tariff applies where and when: a connector, an EVSE, a station, or (station null)
+    # the default; the most specific one in force at a session's start wins.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tariff_id", String(64), ForeignKey("tariffs.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("station_id", String(255)),
+    Column("evse_id", Integer),
+    Column("connector_id", Integer),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime),  # null: until replaced or removed
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("created_by", String(100)),
+)
+Index("ix_tariff_assignments_station", tariff_assignments.c.station_id)
+
+charging_states = Table(
+    "charging_states", metadata,
+    # chargingState changes of priced 2.0.1 transactions (only changes, only where a tariff
+    # applies): the charging periods that time prices and idle fees are measured on.
+    Column("transaction_id", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("transactions.id", ondelete="CASCADE"), primary_key=True),
+    Column("at", UtcDateTime, primary_key=True),  # the station's time of the event
+    Column("state", String(20), primary_key=True),  # Charging, EVConnected, SuspendedEV, ...
+)
 
 # Accounts and payments (csms/domain/accounts.py, csms/payments/)
+# Money is stored as decimal text ("12.34"), never as a float: SQLite keeps NUMERIC as a
+# double, and an amount must read back exactly as written on both databases.
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String(64), primary_key=True),  # the driver account id everything links to
+    Column("name", String(100), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("currency", String(3), nullable=False),  # ISO 4217: statements, default holds
+    Column("status", String(16), nullable=False),  # active, suspended
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("updated_at", UtcDateTime, nullable=False, default=_now),
+)
+Index("ix_accounts_email", accounts.c.email)
+
+payment_methods = Table(
+    "payment_methods", metadata,
+    # A card as the provider's reference to it: never the card number.
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("provider", String(32), nullable=False),
+    Column("reference", String(64), nullable=False),  # the provider's card token
+    Column("brand", String(20), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("exp_month", Integer, nullable=False),
+    Column("exp_year", Integer, nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("removed_at", UtcDateTime),
+)
+
+payments = Table(
+    "payments", metadata,
+    # One payment per charging session (hold -> capture / release) or per fee.
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # session, fee
+    Column("status", String(24), nullable=False),  # pending, authorized, declined, captured, ...
+    Column("currency", String(3), nullable=False),
+    Column("method_id", String(40)),
+    Column("provider", String(32), nullable=False),
+    Column("authorization_id", String(64)),  # the provider's hold
+    Column("capture_id", String(64)),  # the provider's capture
+    Column("amount_held", String(32), nullable=False, default="0"),
+    Column("amount_captured", String(32), nullable=False, default="0"),
+    Column("amount_refunded", String(32), nullable=False, default="0"),
+    Column("amount_outstanding", String(32), nullable=False, default="0"),  # owed, not paid
+    Column("amount_due", String(32)),  # the final cost (sessions) or the fee
+    Column("station_id", String(255)),
+    Column("evse_id", Integer),
+    Column("transaction_id", String(36)),  # the OCPP transaction id at station_id
+    Column("id_token", String(255)),
+    Column("reason", String(255)),  # what a fee is for, or why it was declined
+    Column("decline_code", String(40)),  # insufficient_funds, expired_card, do_not_honor, ...
+    Column("idempotency_key", String(128), unique=True),
+    Column("stop_requested_at", UtcDateTime),  # the CSMS stopped the session: not paid for
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("updated_at", UtcDateTime, nullable=False, default=_now),
+    Column("settled_at", UtcDateTime),  # captured, released or found unpaid
+)
+Index("ix_payments_session", payments.c.station_id, payments.c.transaction_id)
+Index("ix_payments_status", payments.c.status)
+Index("ix_payments_settled_at", payments.c.settled_at)
+
+payment_refunds = Table(
+    "payment_refunds", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("payment_id", String(40), ForeignKey("payments.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # pending, succeeded, refused
+    Column("amount", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("provider_refund_id", String(64)),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+)
+Index("ix_payment_refunds_created_at", payment_refunds.c.created_at)
+
+payment_provider_events = Table(
+    "payment_provider_events", metadata,
+    # What the payment provider told the CSMS on its own (holds approved, captured, expired,
+    # refunds settled): the log a webhook would fill with a real provider.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("payment_id", String(40), index=True),
+    Column("data", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+receipts = Table(
+    "receipts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("payment_id", String(40), nullable=False, unique=True),
+    Column("station_id", String(255), nullable=False),
+    Column("transaction_id", String(36), nullable=False),
+    Column("evse_id", Integer),
+    Column("currency", String(3), nullable=False),
+    Column("net", String(32), nullable=False),
+    Column("vat_percent", String(16), nullable=False),
+    Column("vat", String(32), nullable=False),
+    Column("total", String(32), nullable=False),  # the session's cost, VAT included
+    Column("paid", String(32), nullable=False),
+    Column("outstanding", String(32), nullable=False),
+    Column("energy_wh", Float),  # for the driver's eyes; the money is in lines and total
+    Column("started_at", UtcDateTime),
+    Column("stopped_at", UtcDateTime),
+    Column("tariff_id", String(64)),
+    Column("tariff_version", Integer),
+    Column("lines", JSON, nullable=False),  # the pricing lines, amounts as decimal text
+    Column("issued_at", UtcDateTime, nullable=False),
+    UniqueConstraint("station_id", "transaction_id", name="uq_receipts_session"),
+)
+Index("ix_receipts_issued_at", receipts.c.issued_at)
+
+# The built-in test payment provider's own books (csms/payments/test_provider.py): what a card
+# processor keeps on its side, here in the CSMS's database so a restart loses nothing.
+test_provider_cards = Table(
+    "test_provider_cards", metadata,
+    Column("reference", String(64), primary_key=True),
+    Column("brand", String(20), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("exp_month", Integer, nullable=False),
+    Column("exp_year", Integer, nullable=False),
+    Column("behaviour", String(32)),  # a test card's scripted decline, e.g. insufficient_funds
+    # Spending room left: holds take from it, releases and refunds give back. The test
+    # provider converts no currencies: it counts amounts in any currency alike.
+    Column("available", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+)
+
+test_provider_operations = Table(
+    "test_provider_operations", metadata,
+    Column("id", String(40), primary_key=True),  # auth_..., cap_..., rel_..., inc_..., ref_...
+    Column("kind", String(16), nullable=False),  # authorization, increment, capture, ...
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),  # what the request asked for
+    Column("card_reference", String(64), nullable=False),
+    Column("parent_id", String(40)),  # the authorization (or, for a refund, the capture)
+    Column("status", String(16), nullable=False),  # authorized, declined, captured, ...
+    Column("currency", String(3), nullable=False),
+    Column("amount", String(32), nullable=False),
+    Column("held", String(32), nullable=False, default="0"),  # an authorization's live hold
+    Column("captured", String(32), nullable=False, default="0"),
+    Column("refunded", String(32), nullable=False, default="0"),  # a capture's refunds
+    Column("decline_code", String(32)),
+    Column("result", JSON, nullable=False),  # the answer, repeated for the same key
+    Column("expires_at", UtcDateTime),  # an authorization's hold lapses then
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("updated_at", UtcDateTime, nullable=False, default=_now),
+)
+Index("ix_test_provider_operations_parent", test_provider_operations.c.parent_id)
 
 # Bookings (csms/domain/bookings.py)
 
+bookings = Table(
+    "bookings", metadata,
+    # A driver's booking of one EVSE for a time window; reserved on the station (ReserveNow,
+    # ``reservations``) a lead time before it starts.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("station_id", String(255), nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("connector_type", String(32)),  # asked for (2.0.1 ReserveNow connectorType)
+    Column("id_token", String(255), nullable=False),  # the account's token it is reserved for
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    # pending, reserved, used, cancelled, expired, no_show, failed
+    Column("status", String(16), nullable=False),
+    Column("reservation_id", Integer),  # the OCPP reservationId, once sent
+    Column("transaction_id", String(36)),  # the transaction that used it
+    Column("detail", String(255)),  # why it failed, or what went wrong on the way
+    Column("reserve_attempted_at", UtcDateTime),  # last ReserveNow attempt (retries)
+    Column("reminded_at", UtcDateTime),
+    Column("no_show_fee", String(32)),  # Decimal as text, in fee_currency
+    Column("fee_currency", String(3)),
+    Column("fee_payment_id", String(64)),
+    Column("fee_status", String(32)),  # the payment's outcome
+    Column("cancelled_by", String(100)),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("updated_at", UtcDateTime, nullable=False, default=_now),
+    Column("ended_at", UtcDateTime),
+)
+Index("ix_bookings_station_evse", bookings.c.station_id, bookings.c.evse_id, bookings.c.starts_at)
+Index("ix_bookings_account", bookings.c.account_id, bookings.c.starts_at)
+Index("ix_bookings_status", bookings.c.status)
+
 # Notifications (csms/notifications/)
 
+notification_subscriptions = Table(
+    "notification_subscriptions", metadata,
+    # What a driver wants to hear about: a matching connector turning free near a place
+    # (availability), or near wherever the driver is as they post positions (approaching).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # availability, approaching
+    Column("connector_type", String(32)),  # None: any type
+    Column("min_power_w", Float),  # None: any power
+    Column("latitude", Float),  # availability: the place; approaching: none (the driver)
+    Column("longitude", Float),
+    Column("radius_km", Float, nullable=False),
+    Column("label", String(100)),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+)
+
+notification_settings = Table(
+    "notification_settings", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("session_update_interval_s", Integer),  # energy and cost updates; None: none
+    Column("muted_kinds", JSON),  # kinds or kind prefixes the driver does not want
+    Column("updated_at", UtcDateTime, nullable=False, default=_now),
+)
+
+notification_webhooks = Table(
+    "notification_webhooks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    # The HMAC key deliveries are signed with; kept in clear because signing needs it.
+    Column("secret", String(128), nullable=False),
+    Column("kinds", JSON),  # kind prefixes to deliver; None: all
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+)
+
+notifications = Table(
+    "notifications", metadata,
+    # Every notification accepted for a driver (the outbox: deliveries are made from it, so a
+    # restart loses none), and those held back by the rate limit or coalesced away.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("dedup_key", String(200)),
+    Column("state", String(16), nullable=False),  # sent, held (rate limited), coalesced
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+Index("ix_notifications_account", notifications.c.account_id, notifications.c.id)
+Index("ix_notifications_created_at", notifications.c.created_at)
+Index("ix_notifications_state", notifications.c.state)
+
+notification_deliveries = Table(
+    "notification_deliveries", metadata,
+    # One notification to one webhook, retried with back-off until delivered or dead-lettered.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("notification_id", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("webhook_id", Integer, nullable=False),  # kept after the webhook is deleted
+    Column("account_id", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),  # where it went (the webhook may change)
+    Column("state", String(16), nullable=False),  # pending, delivered, dead, cancelled
+    Column("attempts", Integer, nullable=False, default=0),  # in the current round
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Column("dead_at", UtcDateTime),
+    Column("redelivered_by", String(100)),  # the operator who last sent a dead letter again
+)
+Index("ix_notification_deliveries_state", notification_deliveries.c.state,
+      notification_deliveries.c.id)
+Index("ix_notification_deliveries_account", notification_deliveries.c.account_id)
+
+notification_attempts = Table(
+    "notification_attempts", metadata,
+    # The delivery log: every attempt to deliver to a webhook, as it went.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("delivery_id", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("notification_deliveries.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Float),
+    Column("error", String(500)),
+    Column("outcome", String(16), nullable=False),  # delivered, retry, dead
+)
+
 # User support (csms/domain/support.py)
+
+support_tickets = Table(
+    "support_tickets", metadata,
+    # A driver's problem and what was done about it (csms/support/). Status life and its
+    # allowed transitions: csms/support/workflow.py.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("category", String(20), nullable=False),  # cable_stuck, wont_start, wrong_charge, ...
+    Column("status", String(24), nullable=False),  # open, in_progress, waiting_for_driver, ...
+    Column("subject", String(200), nullable=False),
+    # What it is about: a station (and connector), a session, a payment; each optional.
+    Column("station_id", String(255)),
+    Column("evse_id", Integer),
+    Column("connector_id", Integer),
+    Column("transaction_id", String(36)),  # the OCPP transaction id at station_id
+    Column("payment_id", String(64)),
+    Column("assignee", String(100)),  # the agent's API token name
+    Column("opened_by", String(100), nullable=False),
+    Column("opened_by_role", String(16), nullable=False),
+    Column("facts", JSON),  # the gathered facts, as last collected
+    Column("facts_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False, default=_now),
+    Column("updated_at", UtcDateTime, nullable=False, default=_now),
+    Column("resolved_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+)
+Index("ix_support_tickets_status", support_tickets.c.status, support_tickets.c.updated_at)
+Index("ix_support_tickets_account", support_tickets.c.account_id)
+Index("ix_support_tickets_station", support_tickets.c.station_id)
+
+support_messages = Table(
+    "support_messages", metadata,
+    # A ticket's thread, append-only: driver and agent messages, internal notes, status
+    # changes, assignments and agent actions (with the station's or provider's answer).
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("support_tickets.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("author", String(100), nullable=False),  # account id or API token name
+    Column("author_role", String(16), nullable=False),  # driver, support, operator, admin
+    Column("kind", String(16), nullable=False),  # message, note, status, assignment, action
+    Column("internal", Boolean, nullable=False, default=False),  # hidden from the driver
+    Column("body", Text, nullable=False),
+    Column("details", JSON),  # an action's request, answer and outcome
+)
