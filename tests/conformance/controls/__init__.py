@@ -1,0 +1,25 @@
+"""Negative controls, one module per area of the suite. Each module defines ``CONTROLS_16``
+and/or ``CONTROLS_201``: case id -> the ``Faults`` of the CSMS that breaks the case's rule."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from tests.conformance.faulty_csms import Faults
+
+
+def all_controls() -> dict[str, dict[str, Faults]]:
+    """Every module's controls, by version ("1.6", "2.0.1"); a case in two modules is an
+    error."""
+    merged: dict[str, dict[str, Faults]] = {"1.6": {}, "2.0.1": {}}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name == "kit":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for version, name in (("1.6", "CONTROLS_16"), ("2.0.1", "CONTROLS_201")):
+            for case_id, faults in getattr(module, name, {}).items():
+                if case_id in merged[version]:
+                    raise ValueError(f"{case_id} has two negative controls ({info.name})")
+                merged[version][case_id] = faults
+    return merged
