@@ -72,6 +72,9 @@ def serve(
     tls_client_ca: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False,
         help="Require client certificates from this CA, CN = station id (profile 3).")] = None,
+    cost_update_interval: Annotated[float, typer.Option(
+        min=0.1, help="Seconds between running-cost updates of priced sessions (CostUpdated "
+                      "to 2.0.1 stations).")] = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the reference CSMS: OCPP-J at ws://HOST:PORT/ocpp/{stationId}, the REST API
@@ -101,7 +104,8 @@ def serve(
                         stuck_session_after_s=stuck_session_after,
                         clock_skew_threshold_s=clock_skew_threshold,
                         remediation_soft_reset_after_s=soft_reset_faulted_after,
-                        tls_certfile=tls_cert, tls_keyfile=tls_key, tls_client_ca=tls_client_ca)
+                        tls_certfile=tls_cert, tls_keyfile=tls_key, tls_client_ca=tls_client_ca,
+                        cost_update_interval_s=cost_update_interval)
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("mutual TLS needs a server certificate too",
                                  param_hint="--tls-cert")

@@ -24,10 +24,20 @@ from pathlib import Path
 
 import httpx
 
-from conformance.sut import Sut, TriggerSettings
+from conformance.catalogue import PROFILES
+from conformance.sut import Sut, SutStation, TriggerSettings
 
 HOST = "127.0.0.1"
 STARTUP_LIMIT_S = 60.0
+# Running costs (CostUpdated, TC_I_01) every half second, not every minute: the cases wait for it.
+COST_UPDATE_INTERVAL_S = 0.5
+# Optional features (conformance.sut.FEATURES) the reference CSMS has, claimed for it.
+REFERENCE_FEATURES = frozenset({"tx_default_profile_all_evses", "unlock_connector",
+                                "trigger_message", "reserve_unspecified_evse",
+                                "reserve_connector_type", "get_transaction_status"})
+# The tariff in force at the SUT's first station (block I: running and final costs).
+TARIFF = {"id": "conformance", "name": "Conformance tariff", "currency": "EUR",
+          "energy_price_per_kwh": "0.40", "session_fee": "1.00"}
 
 
 class ReferenceCsmsError(RuntimeError):
@@ -61,7 +71,8 @@ def reference_csms(sut: Sut, workdir: Path | None = None) -> Iterator[Sut]:
         log_path = folder / "csms.log"
         command = [*chargeloop_command(), "csms", "serve", "--port", str(port),
                    "--database", f"sqlite+aiosqlite:///{folder / 'csms.db'}",
-                   "--admin-token-file", str(token_file)]
+                   "--admin-token-file", str(token_file),
+                   "--cost-update-interval", str(COST_UPDATE_INTERVAL_S)]
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                        cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -69,10 +80,14 @@ def reference_csms(sut: Sut, workdir: Path | None = None) -> Iterator[Sut]:
             api = f"http://{HOST}:{port}"
             _wait_ready(process, api, token_file, log_path)
             headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-            sut = _with_password(sut)
+            sut = _with_boot_stations(_with_password(sut))
             _provision(sut, api, headers)
+            # It implements every profile the suite covers: claim them all, so a plain
+            # `--reference` run runs every case.
             yield replace(sut, url=f"ws://{HOST}:{port}/ocpp", triggers=TriggerSettings(
-                kind="reference", base_url=api, headers=headers))
+                kind="reference", base_url=api, headers=headers),
+                features=sut.features | REFERENCE_FEATURES,
+                profiles=tuple(PROFILES[sut.version].values()))
         finally:
             process.terminate()
             try:
@@ -110,6 +125,13 @@ def _with_password(sut: Sut) -> Sut:
     return replace(sut, stations=(replace(first, password=password), *sut.stations[1:]))
 
 
+def _with_boot_stations(sut: Sut) -> Sut:
+    """A station the reference CSMS answers Pending and one it answers Rejected (registration
+    status), for TC_B_30/B_31, unless the SUT file names its own."""
+    return replace(sut, pending_station=sut.pending_station or SutStation("CONF-CS-PENDING"),
+                   rejected_station=sut.rejected_station or SutStation("CONF-CS-REJECTED"))
+
+
 def _provision(sut: Sut, api: str, headers: dict[str, str]) -> None:
     """The stations (with passwords) and tokens the cases expect the CSMS to know."""
     tokens = sut.tokens
@@ -120,12 +142,23 @@ def _provision(sut: Sut, api: str, headers: dict[str, str]) -> None:
             if station.password:
                 body.update(password=station.password, security_profile=1)
             _ok(client.post("/api/stations", json=body), f"register station {station.id}")
+        for held, registration in ((sut.pending_station, "Pending"),
+                                   (sut.rejected_station, "Rejected")):
+            if held is not None:
+                body = {"id": held.id, "registration": registration}
+                if held.password:
+                    body.update(password=held.password, security_profile=1)
+                _ok(client.post("/api/stations", json=body), f"register station {held.id}")
         for token, values in (
                 (tokens.valid, {"group_id": tokens.group_id}),
                 (tokens.valid_2, {"group_id": tokens.group_id}),
                 (tokens.blocked, {"status": "Blocked"}),
                 (tokens.expired, {"status": "Accepted", "expiry": past})):
             _ok(client.put(f"/api/tokens/{token}", json=values), f"create token {token}")
+        _ok(client.post("/api/tariffs", json=TARIFF), "create the tariff")
+        _ok(client.post(f"/api/tariffs/{TARIFF['id']}/assignments",
+                        json={"station_id": sut.stations[0].id}),
+            f"assign the tariff to {sut.stations[0].id}")
 
 
 def _ok(response: httpx.Response, what: str) -> None:

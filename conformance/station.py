@@ -25,7 +25,13 @@ import websockets
 
 from chargeloop.ocppj import OcppError, OcppSession, OcppVersion, TraceRecord
 from chargeloop.ocppj.actions import Role, may_send
-from chargeloop.ocppj.errors import CallErrorReceived, CallTimeout, ErrorKind, SessionClosed
+from chargeloop.ocppj.errors import (
+    CallErrorReceived,
+    CallTimeout,
+    ErrorKind,
+    PayloadInvalid,
+    SessionClosed,
+)
 from chargeloop.ocppj.schemas import known_actions
 from chargeloop.ocppj.transport.websocket import HandshakeRefused, connect_ocpp, station_url
 from conformance.verdicts import CaseFailed
@@ -122,6 +128,7 @@ class TestStation:
         self._serving: asyncio.Task[None] | None = None
         self._expectations: list[_Expectation] = []
         self.open_transactions: dict[str, dict[str, Any]] = {}
+        self._unanswered: list[asyncio.Future[dict[str, Any] | OcppError]] = []
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -174,7 +181,13 @@ class TestStation:
             return 0
 
     async def close(self) -> None:
+        """Close the connection; answers the case gave are sent first, CALLs it left
+        unanswered get a CALLERROR, and transactions it left open are ended."""
+        for pending in self._unanswered:
+            if not pending.done():
+                pending.set_result(OcppError(ErrorKind.GENERIC_ERROR, "the case ended"))
         if self._session is not None and not self._session.closed:
+            await self._session.drain(self.answer_timeout_s)
             await self.end_open_transactions()
         if self._session is not None:
             await self._session.close()
@@ -210,7 +223,7 @@ class TestStation:
         except SessionClosed:
             raise CaseFailed(step, f"a {action} response", "the CSMS closed the connection") \
                 from None
-        except OcppError as exc:  # the answer did not match its schema
+        except (OcppError, PayloadInvalid) as exc:  # the answer did not match its schema
             raise CaseFailed(step, f"a schema-valid {action} response",
                              f"{exc.kind.value}: {exc}") from None
         self._track(action, payload, answer)
@@ -290,6 +303,7 @@ class TestStation:
                     self._expectations.remove(expectation)
                     answer: asyncio.Future[dict[str, Any] | OcppError] = \
                         asyncio.get_running_loop().create_future()
+                    self._unanswered.append(answer)
                     expectation.arrived.set_result(IncomingCall(action, payload, answer))
                     result = await answer
                     if isinstance(result, OcppError):

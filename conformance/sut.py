@@ -33,10 +33,19 @@ FEATURES: dict[str, str] = {
     "remote_start_without_authorize": "RequestStartTransaction without prior Authorize",
     "unlock_connector": "sends UnlockConnector",
     "get_composite_schedule": "sends GetCompositeSchedule",
+    "tx_default_profile_all_evses": "sets a TxDefaultProfile for all EVSEs at once, evseId 0 "
+                                    "(TC_K_10)",
     "signed_meter_values": "stores signed meter values",
     "basic_auth": "HTTP Basic authentication (security profile 1)",
     "tls_server": "TLS with a server certificate (security profile 2)",
     "tls_client_certificates": "mutual TLS (security profile 3)",
+    "customer_identifier": "CustomerInformation by customerIdentifier (TC_N_62)",
+    "customer_certificate": "CustomerInformation by customerCertificate (TC_N_63)",
+    "trigger_message": "sends TriggerMessage for MeterValues, TransactionEvent, "
+                       "LogStatusNotification, FirmwareStatusNotification, StatusNotification",
+    "reserve_unspecified_evse": "sends ReserveNow without an evseId (TC_H_08)",
+    "reserve_connector_type": "sends ReserveNow for a connector type (TC_H_15)",
+    "get_transaction_status": "sends GetTransactionStatus (TC_E_29..E_34)",
 }
 
 
@@ -94,6 +103,9 @@ class Sut:
     profiles: tuple[str, ...] = ("Core",)  # catalogue codes; Core always
     features: frozenset[str] = frozenset()
     stations: tuple[SutStation, ...] = (SutStation("CONF-CS-1"),)
+    # stations the CSMS knows and answers BootNotification Pending / Rejected (TC_B_30, B_31)
+    pending_station: SutStation | None = None
+    rejected_station: SutStation | None = None
     tokens: SutTokens = field(default_factory=SutTokens)
     answer_timeout_s: float = 30.0
     action_timeout_s: float = 60.0
@@ -157,9 +169,15 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
         profiles=tuple(profiles), features=frozenset(data.get("features", [])),
         stations=tuple(SutStation(s["id"], s.get("password"), s.get("evses", 1))
                        for s in data.get("stations", [{"id": "CONF-CS-1"}])),
+        pending_station=_boot_station(data.get("pending_station")),
+        rejected_station=_boot_station(data.get("rejected_station")),
         tokens=SutTokens(**data.get("tokens", {})),
         answer_timeout_s=float(timeouts.get("answer_s", 30.0)),
         action_timeout_s=float(timeouts.get("action_s", 60.0)), tls=tls, triggers=triggers)
+
+
+def _boot_station(raw: dict[str, Any] | None) -> SutStation | None:
+    return None if raw is None else SutStation(raw["id"], raw.get("password"))
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -25,7 +25,7 @@ import simpy
 from chargeloop.clock import SimClock
 from chargeloop.ocppj import JsonlTraceWriter
 from chargeloop.runs import RunFolder
-from simulator import build, fault_injection
+from simulator import build, fault_injection, service_world
 from simulator.backends import Backend, ReferenceBackend, UrlBackend
 from simulator.drivers import plan_visits
 from simulator.expectations import Evidence, check_all
@@ -38,6 +38,7 @@ from simulator.station.link import Link
 from simulator.station.recorder import TABLES, Recorder
 from simulator.station.station import SimStation
 from simulator.visits import (
+    STAYED_AWAY,
     VISIT_COLUMNS,
     Bay,
     DriverRoster,
@@ -111,8 +112,11 @@ class World:
         self._api: OperatorApi | None = None
         self._http: InProcessHttp | None = None
         self._visit_processes: list[simpy.Process] = []
-        streams = np.random.default_rng(spec.seed).spawn(3)
-        self._driver_rng, self._fault_rng, self._station_rng = streams
+        self.services: service_world.DriverServicesRun | None = None
+        # A fourth stream for the driver services: spawning more keeps the first three as
+        # they were, so scenarios without driver services run as before.
+        streams = np.random.default_rng(spec.seed).spawn(4)
+        self._driver_rng, self._fault_rng, self._station_rng, self._service_rng = streams
         self._workdir = tempfile.TemporaryDirectory(prefix="chargeloop-run-")
 
     # -- backend -----------------------------------------------------------------------------------
@@ -129,6 +133,8 @@ class World:
             async with ReferenceBackend(config, spec.transport, clock=self.clock.utc) as ref:
                 yield ref
         finally:
+            if self.services is not None:
+                await self.services.close()
             if self._api is not None:
                 await self._api.close()
             if self._http is not None:
@@ -161,7 +167,7 @@ class World:
             _check_replayed_stations(population, site.station_ids, visits)
             plans.append((population, visits))
         if isinstance(backend, ReferenceBackend):
-            await self._provision(backend, [v for _, visits in plans for v in visits])
+            await self._provision(backend, plans)
         bays = {site.id: SiteBays(self.clock.env, [
             Bay(self.stations[sid], evse.id, evse.kind)
             for sid in site.station_ids for evse in self.stations[sid].spec.evses])
@@ -170,6 +176,9 @@ class World:
         for _, visits in plans:
             roster = DriverRoster(visits)
             for visit in visits:
+                if self.services is not None and self.services.stays_away(visit):
+                    self.visits.add(visit, outcome=STAYED_AWAY)
+                    continue
                 self._visit_processes.append(self.clock.env.process(visit_process(
                     self.clock.env, visit, bays[visit.site_id], roster, self.visits,
                     remote_start)))
@@ -183,9 +192,10 @@ class World:
         for station in self.stations.values():
             station.start()
 
-    async def _provision(self, backend: ReferenceBackend, visits: list[Any]) -> None:
+    async def _provision(self, backend: ReferenceBackend,
+                         plans: list[tuple[PopulationSpec, list[Visit]]]) -> None:
         core = backend.core
-        tokens = {v.token.id: v.token for v in visits}
+        tokens = {v.token.id: v.token for _, visits in plans for v in visits}
         for token in tokens.values():
             await core.auth.upsert(token.id, type=token.type_201)
         for instance in self.spec.stations:
@@ -202,6 +212,10 @@ class World:
         for station in self.stations.values():
             station.http_transport = self._http
         self.operations = Operations(self.clock, self._api, self.stations)
+        if service_world.used(self.spec):
+            self.services = service_world.DriverServicesRun(self.clock, self.spec,
+                                                            self._service_rng)
+            await self.services.setup(core, app, token, plans)
 
     def _remote_start(self, station: SimStation, evse_id: int, visit: Any) -> simpy.Event:
         assert self.operations is not None
@@ -263,6 +277,8 @@ class World:
             tables["csms_transactions"] = evidence.csms_transactions
             tables["csms_alerts"] = evidence.csms_alerts
             tables["csms_reservations"] = reservations
+            if self.services is not None:
+                tables.update(await self.services.tables())
         return evidence
 
 

@@ -245,3 +245,8 @@ CHECKS: dict[str, Callable[[Any, Evidence], Outcome]] = {
     "site_power_within_limit": _site_power_within_limit,
     "all_stations_booted": _all_stations_booted,
 }
+
+# The driver services' checks live in their own module (which imports this one's names).
+from simulator.service_expectations import SERVICE_CHECKS  # noqa: E402
+
+CHECKS.update(SERVICE_CHECKS)

@@ -30,6 +30,7 @@ PATIENCE_S = 900.0  # how long a driver queues for a free charger before leaving
 # visit outcomes
 CHARGED, ABANDONED, REJECTED, NO_START = "charged", "abandoned", "rejected", "no_start"
 NO_DRIVER = "no_driver"  # every driver of the population was already at a charger
+STAYED_AWAY = "stayed_away"  # booked a charger, then did not come (simulator.bookings)
 
 VISIT_COLUMNS = ("population", "driver", "id_token", "vehicle_model", "site_id", "arrival_s",
                  "station_id", "evse_id", "plugged_s", "unplugged_s", "waited_s", "outcome",

@@ -191,6 +191,12 @@ class OcppSession:
     async def wait_closed(self) -> None:
         await self._closed.wait()
 
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until the answers handlers are still preparing
+        have been sent: closing right after a handler returned must not swallow its answer."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         with contextlib.suppress(TransportClosed):
             await self.transport.close(code, reason)

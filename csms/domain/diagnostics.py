@@ -7,6 +7,8 @@
   upload slot of this CSMS (:mod:`csms.domain.uploads`).
 * NotifyEvent (2.0.1): every eventData item is stored (kind ``NotifyEvent``, once however
   often the message is retried) and published as ``station.notify_event`` for fault detection.
+* NotifyMonitoringReport (2.0.1): each part is stored (kind ``MonitoringReport``, by requestId
+  and seqNo, once however often it is retried) and published as ``station.monitoring_report``.
 * CustomerInformation (2.0.1): the request, the station's answer, and the
   NotifyCustomerInformation parts (kind ``CustomerInformation``, by requestId and seqNo),
   assembled in seqNo order into the request's ``result`` once the last part (tbc false) and
@@ -32,6 +34,7 @@ from csms.domain.maintenance import (
     DIAGNOSTICS_EVENT,
     LOG,
     LOG_EVENT,
+    MONITORING_REPORT_EVENT,
     NOTIFY_EVENT,
     PENDING,
     MaintenanceStore,
@@ -239,6 +242,30 @@ class DiagnosticsService:
                 variable_monitoring_id=item.variable_monitoring_id, evse_id=evse.get("id"),
                 connector_id=evse.get("connectorId"))
         return len(new)
+
+    async def monitoring_report_part(self, station_id: str, request_id: int, seq_no: int,
+                                     tbc: bool, generated_at: datetime,
+                                     monitors: list[dict[str, Any]]) -> bool:
+        """Store one NotifyMonitoringReport part (kind ``MonitoringReport``, once however often
+        it is retried) and publish it; returns whether it was new."""
+        summary = ", ".join(f"{_label(m['component'])} {_label(m['variable'])}: "
+                            f"{len(m.get('variableMonitoring', []))} monitor(s)"
+                            for m in monitors) or "no monitors"
+
+        async def write(conn: AsyncConnection) -> int | None:
+            return await self.store.insert_event(
+                conn, station_id, MONITORING_REPORT_EVENT, generated_at,
+                {"requestId": request_id, "seqNo": seq_no, "tbc": tbc,
+                 "generatedAt": generated_at.isoformat(), "monitor": monitors},
+                request_id=request_id, summary=summary,
+                dedupe=dedupe_key(request_id, seq_no, generated_at))
+
+        new = await self.store.db.write(write) is not None
+        if new:
+            self.events.publish("station.monitoring_report", station_id=station_id,
+                                request_id=request_id, seq_no=seq_no, tbc=tbc,
+                                monitors=monitors)
+        return new
 
     # -- customer information -------------------------------------------------------------------
 

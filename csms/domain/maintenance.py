@@ -45,6 +45,7 @@ FIRMWARE_EVENT, DIAGNOSTICS_EVENT, LOG_EVENT = "Firmware", "Diagnostics", "Log"
 SECURITY_EVENT, NOTIFY_EVENT, CUSTOMER_EVENT = "SecurityEvent", "NotifyEvent", \
     "CustomerInformation"
 UPLOAD_EVENT = "Upload"
+MONITORING_REPORT_EVENT = "MonitoringReport"
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,9 @@ class Track:
     state: str
     distance_km: float
     free_alerts: int = 0  # approaching.free sent in this approach
+    # When this approach began: in the dedup keys, so a later approach within the dedup window
+    # is told again (its alerts are new, not repeats of the last approach's).
+    since: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ class ApproachTracker:
             matches = await self.search.find(_query(subscription, position))
             in_range = {m.station_id: m for m in matches}
             for match in matches:
-                out += self._seen(account_id, subscription, match)
+                out += self._seen(account_id, subscription, match, at)
             self._forget_left(account_id, subscription, position, set(in_range))
         return out, True
 
@@ -122,13 +125,14 @@ class ApproachTracker:
     # -- internals -------------------------------------------------------------------------------
 
     def _seen(self, account_id: str, subscription: Subscription,
-              match: StationMatch) -> list[Outgoing]:
+              match: StationMatch, at: datetime) -> list[Outgoing]:
         tracks = self._tracks.setdefault(account_id, {})
         key = (subscription.id, match.station_id)
         track = tracks.get(key)
         there = match.distance_km <= self.arrived_km
         if track is None:
-            track = tracks[key] = Track(ARRIVED if there else WATCHING, match.distance_km)
+            track = tracks[key] = Track(ARRIVED if there else WATCHING, match.distance_km,
+                                        since=at.isoformat())
             self._by_station.setdefault(match.station_id, set()).add(
                 (account_id, subscription.id))
         track.distance_km = match.distance_km
@@ -150,7 +154,8 @@ class ApproachTracker:
                 "connectors": [{"evse_id": c.evse_id, "connector_id": c.connector_id,
                                 "connector_type": c.connector_type,
                                 "max_power_w": c.max_power_w} for c in free]},
-                f"approaching:{subscription.id}:{station_id}:free:{track.free_alerts}")]
+                f"approaching:{subscription.id}:{station_id}:{track.since}:free:"
+                f"{track.free_alerts}")]
         if not free and track.state == ALERTED:
             track.state = TAKEN
             statuses = sorted({c.status or "Unknown" for c in self.search.matching_connectors(
@@ -161,7 +166,8 @@ class ApproachTracker:
             return [Outgoing(account_id, "approaching.taken", {
                 **self._facts(subscription, station_id, track), "statuses": statuses,
                 "station_online": online},
-                f"approaching:{subscription.id}:{station_id}:taken:{track.free_alerts}")]
+                f"approaching:{subscription.id}:{station_id}:{track.since}:taken:"
+                f"{track.free_alerts}")]
         return []
 
     def _facts(self, subscription: Subscription, station_id: str,

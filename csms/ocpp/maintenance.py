@@ -5,7 +5,7 @@
 DiagnosticsStatusNotification, SignedFirmwareStatusNotification, LogStatusNotification,
 SecurityEventNotification, SignCertificate. 2.0.1: FirmwareStatusNotification,
 LogStatusNotification, SecurityEventNotification, SignCertificate, NotifyEvent,
-NotifyCustomerInformation. The commands the CSMS sends are spelled in
+NotifyCustomerInformation, NotifyMonitoringReport. The commands the CSMS sends are spelled in
 :mod:`csms.ocpp.maintenance_wire`.
 """
 
@@ -41,7 +41,8 @@ class MaintenanceHandlers:
                     "DiagnosticsStatusNotification": self.diagnostics_status_notification}
         return {**common, "FirmwareStatusNotification": self.firmware_status_notification,
                 "NotifyEvent": self.notify_event,
-                "NotifyCustomerInformation": self.notify_customer_information}
+                "NotifyCustomerInformation": self.notify_customer_information,
+                "NotifyMonitoringReport": self.notify_monitoring_report}
 
     # -- firmware, logs ----------------------------------------------------------------------------
 
@@ -100,6 +101,13 @@ class MaintenanceHandlers:
         await self.maintenance.diagnostics.notify_event(
             self.station_id, parse_timestamp(p["generatedAt"], now) or now, p["seqNo"],
             p.get("tbc", False), items)
+        return {}
+
+    async def notify_monitoring_report(self, p: Payload) -> Payload:
+        now = self.adapter.now()
+        await self.maintenance.diagnostics.monitoring_report_part(
+            self.station_id, p["requestId"], p["seqNo"], p.get("tbc", False),
+            parse_timestamp(p["generatedAt"], now) or now, p.get("monitor", []))
         return {}
 
     async def notify_customer_information(self, p: Payload) -> Payload:

@@ -39,6 +39,8 @@ from simulator.scenario.durations import format_duration, parse_duration
 from simulator.scenario.spec import (
     DEFAULT_DRIVERS,
     DEFAULT_START,
+    AccountSpec,
+    ApproachingSpec,
     ArrivalsSpec,
     AuthSpec,
     BackendSpec,
@@ -52,6 +54,7 @@ from simulator.scenario.spec import (
     FaultSpec,
     LocationSpec,
     MeterSpec,
+    NotificationsSpec,
     OperationSpec,
     PopulationSpec,
     RouteSpec,
@@ -61,6 +64,7 @@ from simulator.scenario.spec import (
     SocSpec,
     StationInstance,
     StationTemplateSpec,
+    TariffSpec,
     TlsSpec,
     TokensSpec,
     VehicleChoice,
@@ -238,6 +242,9 @@ class _Builder:
         self.check_passwords(backend)
         site_by_id = {s.id: s for s in sites}
         drivers = self.drivers(site_by_id)
+        tariffs = tuple(self.tariff(i, raw, site_by_id)
+                        for i, raw in enumerate(d.get("tariffs") or []))
+        self.check_driver_services(backend, tariffs, drivers)
         faults = tuple(self.fault(i, raw) for i, raw in enumerate(d.get("faults") or []))
         operations = tuple(self.operation(i, raw)
                            for i, raw in enumerate(d.get("operations") or []))
@@ -250,8 +257,9 @@ class _Builder:
             name=d["name"], duration_s=self.duration_s, station_templates=templates,
             sites=sites, stations=stations, description=d.get("description", ""),
             seed=int(d.get("seed", 0)), start=start, speed=speed, backend=backend,
-            vehicles=self.vehicles(), drivers=drivers, faults=faults, operations=operations,
-            expectations=expectations, source=self.locator.source, text_sha256=text_sha256)
+            vehicles=self.vehicles(), drivers=drivers, tariffs=tariffs, faults=faults,
+            operations=operations, expectations=expectations, source=self.locator.source,
+            text_sha256=text_sha256)
 
     def start(self) -> datetime:
         if "start" not in self.data:
@@ -500,10 +508,123 @@ class _Builder:
                 soc_at_arrival=soc,
                 target_soc=float(raw["target_soc"]) if "target_soc" in raw else None,
                 tokens=self.tokens((*path, "tokens"), raw.get("tokens", {})),
-                behaviour=BehaviourSpec(**{k: float(v) for k, v in
-                                           raw.get("behaviour", {}).items()}),
-                route=route))
+                behaviour=self.behaviour((*path, "behaviour"), raw.get("behaviour", {})),
+                route=route, account=self.account((*path, "account"), raw),
+                notifications=self.notifications((*path, "notifications"), raw)))
         return tuple(out)
+
+    def behaviour(self, path: Path_, raw: dict[str, Any]) -> BehaviourSpec:
+        values: dict[str, float] = {k: float(v) for k, v in raw.items() if k != "book_lead"}
+        if "book_lead" in raw:
+            values["book_lead_s"] = self.positive((*path, "book_lead"), raw["book_lead"])
+        return BehaviourSpec(**values)
+
+    def account(self, path: Path_, raw: dict[str, Any]) -> AccountSpec | None:
+        if "account" not in raw:
+            return None
+        account = raw["account"] or {}
+        card = account.get("card", "ok")
+        if card == "declined" and "declined_share" in account:
+            self.problem((*path, "declined_share"), "declined_share applies to card: ok (a "
+                         "share of the drivers decline); with card: declined every card "
+                         "declines", at_key=True)
+        return AccountSpec(card=card, declined_share=float(account.get("declined_share", 0.0)),
+                           currency=account.get("currency", "EUR"))
+
+    def notifications(self, path: Path_, raw: dict[str, Any]) -> NotificationsSpec:
+        approaching_raw = (raw.get("notifications") or {}).get("approaching")
+        if approaching_raw is None:
+            return NotificationsSpec()
+        power = approaching_raw.get("min_power_kw")
+        every = self.optional_duration(approaching_raw, "position_every",
+                                       (*path, "approaching"))
+        return NotificationsSpec(approaching=ApproachingSpec(
+            radius_km=float(approaching_raw["radius_km"]),
+            connector_type=approaching_raw.get("connector_type"),
+            min_power_w=None if power is None else float(power) * 1000.0,
+            position_every_s=every or 60.0))
+
+    # -- driver services: tariffs, accounts, bookings, notifications --
+
+    def tariff(self, i: int, raw: dict[str, Any], sites: dict[str, SiteSpec]) -> TariffSpec:
+        path: Path_ = ("tariffs", i)
+        document = {k: _exact(v) for k, v in raw.items() if k != "assign"}
+        for problem_path, message in tariff_problems(document):
+            self.problem((*path, *problem_path), message,
+                         at_key=bool(problem_path) and problem_path[0] not in document)
+        assign = raw["assign"]
+        station_ids: list[str] = []
+        for j, site_id in enumerate(assign.get("sites", [])):
+            site = sites.get(site_id)
+            if site is None:
+                self.problem((*path, "assign", "sites", j), f"unknown site {show(site_id)}"
+                             f"{choices(site_id, list(sites), 'sites')}")
+            else:
+                station_ids.extend(site.station_ids)
+        for j, pattern in enumerate(assign.get("stations", [])):
+            station_ids.extend(self.match_stations((*path, "assign", "stations", j), pattern))
+        default = bool(assign.get("default", False))
+        if not default and not station_ids and not self.problems:
+            self.problem((*path, "assign"), "assign it somewhere: default: true, sites or "
+                         "stations", at_key=True)
+        return TariffSpec(id=str(raw["id"]), document=document, default=default,
+                          station_ids=tuple(dict.fromkeys(station_ids)),
+                          location=self.locator.where(path))
+
+    def check_driver_services(self, backend: BackendSpec, tariffs: tuple[TariffSpec, ...],
+                              drivers: tuple[PopulationSpec, ...]) -> None:
+        """What the driver services need: the reference CSMS (their API is its own), an
+        account for booking and notifications, a route and located sites to approach."""
+        why = ("go through the reference CSMS's driver API, so they need backend kind "
+               "reference")
+        if tariffs and backend.kind != "reference":
+            self.problem(("tariffs",), f"tariffs {why}", at_key=True)
+        seen: dict[str, str] = {}
+        for i, tariff in enumerate(tariffs):
+            if tariff.id in seen:
+                self.problem(("tariffs", i, "id"), f"tariff id {show(tariff.id)} is already "
+                             f"used at {seen[tariff.id]}")
+            seen.setdefault(tariff.id, tariff.location)
+        defaults = [t for t in tariffs if t.default]
+        if len(defaults) > 1:
+            self.problem(("tariffs", tariffs.index(defaults[1]), "assign", "default"),
+                         f"only one tariff can be the default; {defaults[0].id} already is")
+        needs = {"payments_match_costs": (any(g.account for g in drivers),
+                                           "a driver group with an account"),
+                 "bookings_honoured": (any(g.behaviour.book > 0 for g in drivers),
+                                       "a driver group that books (behaviour: {book: ...})"),
+                 "approach_alerts": (any(g.notifications.approaching for g in drivers),
+                                     "a driver group with notifications: {approaching: ...}")}
+        for i, raw_expectation in enumerate(self.data.get("expectations") or []):
+            for kind in raw_expectation:
+                if kind in needs and not needs[kind][0]:
+                    self.problem(("expectations", i, kind), f"{kind} has nothing to check "
+                                 f"without {needs[kind][1]}", at_key=True)
+        raw_drivers = self.data.get("drivers") or []
+        for i, group in enumerate(drivers):
+            path: Path_ = ("drivers", i)
+            raw = raw_drivers[i]
+            for key in ("account", "notifications"):
+                if key in raw and backend.kind != "reference":
+                    self.problem((*path, key), f"{key} {why}", at_key=True)
+            if group.behaviour.book > 0 and group.account is None:
+                self.problem((*path, "behaviour", "book"), "booking uses the driver API: "
+                             "give the group an account (account: {card: ok})", at_key=True)
+            approaching = group.notifications.approaching
+            if approaching is None:
+                continue
+            if group.account is None:
+                self.problem((*path, "notifications"), "notifications use the driver API: "
+                             "give the group an account (account: {card: ok})", at_key=True)
+            if group.route is None:
+                self.problem((*path, "notifications", "approaching"), "approaching alerts "
+                             "follow the positions posted along the group's route: add route: "
+                             "{polyline: [[lat, lon], ...]}", at_key=True)
+            site = next((s for s in self.data["sites"] if s["id"] == group.site), None)
+            if site is not None and "location" not in site:
+                self.problem((*path, "notifications", "approaching"), f"site {group.site} "
+                             "has no location, so the CSMS cannot tell anybody is near it: "
+                             "add location: {lat: ..., lon: ...} to the site", at_key=True)
 
     def tokens(self, path: Path_, raw: dict[str, Any]) -> TokensSpec:
         ids = tuple(str(i) for i in raw.get("ids", ()))
@@ -594,6 +715,50 @@ class _Builder:
                              f"min {value['min']}")
         return ExpectationSpec(kind=kind, value=value,
                                location=self.locator.where(("expectations", i)))
+
+
+def _exact(value: Any) -> Any:
+    """Amounts as exact decimal strings (0.35, not the float nearest to it)."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    return value
+
+
+TARIFF_KEYS_NOT_IN_SCENARIOS = ("valid_from",)  # a scenario's tariffs start with the run
+
+
+def tariff_problems(document: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """The reference CSMS's own checks of a tariff document (its API's 422s), as key paths
+    inside the document and messages; unknown keys too (the API would ignore them)."""
+    from pydantic import ValidationError
+
+    from csms.api.tariffs import TariffCreate
+
+    allowed = [k for k in TariffCreate.model_fields if k not in TARIFF_KEYS_NOT_IN_SCENARIOS]
+    problems: list[tuple[Path_, str]] = [
+        ((key,), f"unknown tariff key {show(key)}{choices(key, [*allowed, 'assign'], 'keys')}")
+        for key in document if key not in allowed]
+    try:
+        TariffCreate.model_validate(document)
+    except ValidationError as error:
+        problems.extend(unprocessable(error.errors()))
+    return problems
+
+
+def unprocessable(errors: Sequence[dict[str, Any]]) -> list[tuple[Path_, str]]:
+    """FastAPI/pydantic error entries (``loc``, ``msg``) as (path in the document, message);
+    the ``body`` prefix of an API answer is dropped."""
+    out: list[tuple[Path_, str]] = []
+    for entry in errors:
+        loc = tuple(entry.get("loc", ()))
+        if loc[:1] == ("body",):
+            loc = loc[1:]
+        out.append((loc, str(entry.get("msg", "invalid"))))
+    return out
 
 
 _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {

@@ -230,6 +230,38 @@ class BehaviourSpec:
     remote_start: float = 0.0
     overstay: float = 0.1
     leave_early: float = 0.05
+    book: float = 0.0  # share of visits booked through the driver API before arriving
+    book_lead_s: float = 600.0  # how long before arriving (within the CSMS's lead time)
+    book_no_show: float = 0.0  # share of the booking drivers who then do not come
+
+
+CardKind = Literal["ok", "declined"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """Each driver of the group gets a CSMS account with a card, their token linked and a
+    driver API token. ``declined_share`` of them (rounded, the first in driver order after a
+    seeded shuffle) get one of the test provider's always-declining cards instead."""
+
+    card: CardKind = "ok"
+    declined_share: float = 0.0  # card ok only; card declined: every driver declines
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True, slots=True)
+class ApproachingSpec:
+    """An approaching subscription: told about free matching stations near posted positions."""
+
+    radius_km: float
+    connector_type: str | None = None  # a scenario connector type (CCS2, Type2, ...)
+    min_power_w: float | None = None
+    position_every_s: float = 60.0  # how often the app posts the driver's position
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsSpec:
+    approaching: ApproachingSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +283,25 @@ class PopulationSpec:
     tokens: TokensSpec = field(default_factory=TokensSpec)
     behaviour: BehaviourSpec = field(default_factory=BehaviourSpec)
     route: RouteSpec | None = None
+    account: AccountSpec | None = None  # None: no CSMS account (tokens only)
+    notifications: NotificationsSpec = field(default_factory=NotificationsSpec)
+
+
+# -- tariffs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TariffSpec:
+    """A tariff created on the reference CSMS before the run. ``document`` is the API's tariff
+    body (POST /api/tariffs) as written, amounts as exact strings; ``station_ids`` are where it
+    is assigned (its sites' stations and the stations named), ``default`` assigns it
+    everywhere else."""
+
+    id: str
+    document: dict[str, Any]
+    default: bool = False
+    station_ids: tuple[str, ...] = ()
+    location: str = ""  # "file:line" of the item
 
 
 # -- faults, operations, expectations ----------------------------------------------------------
@@ -307,7 +358,8 @@ class OperationSpec:
 ExpectationKind = Literal["all_sessions_completed", "energy_within_pct", "transactions_match_csms",
                           "p99_latency_ms_below", "no_alert_missed", "min_sessions",
                           "max_offline_queue_lost", "alerts_raised", "site_power_within_limit",
-                          "all_stations_booted"]
+                          "all_stations_booted", "payments_match_costs", "bookings_honoured",
+                          "approach_alerts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +391,7 @@ class ScenarioSpec:
     backend: BackendSpec = field(default_factory=BackendSpec)
     vehicles: VehiclesSpec = field(default_factory=VehiclesSpec)
     drivers: tuple[PopulationSpec, ...] = ()
+    tariffs: tuple[TariffSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
     operations: tuple[OperationSpec, ...] = ()
     expectations: tuple[ExpectationSpec, ...] = ()

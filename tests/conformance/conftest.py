@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from conformance.reference import reference_csms
+from chargeloop.ocppj import OcppVersion
+from conformance.catalogue import PROFILES
+from conformance.reference import REFERENCE_FEATURES, reference_csms
 from conformance.sut import Sut
 
 SUITE = Path(__file__).resolve().parents[2] / "conformance" / "csms"
@@ -38,8 +40,16 @@ def sut_yaml(sut: Sut, url: str, version: str = "2.0.1") -> str:
     return json.dumps({
         "name": "reference CSMS", "url": url, "ocpp_version": version,
         "timeouts": {"answer_s": 5, "action_s": 5},
+        # the reference CSMS implements every profile the suite covers
+        "profiles": sorted(PROFILES[OcppVersion.V16 if version == "1.6"
+                                    else OcppVersion.V201]),
+        # optional features the reference CSMS has, so their conditional cases run against it
+        "features": sorted(REFERENCE_FEATURES),
         "stations": [{"id": s.id, **({"password": s.password} if s.password else {})}
                      for s in sut.stations],
+        **{key: {"id": held.id, **({"password": held.password} if held.password else {})}
+           for key, held in (("pending_station", sut.pending_station),
+                             ("rejected_station", sut.rejected_station)) if held is not None},
         "triggers": {"kind": "reference", "base_url": sut.triggers.base_url,
                      "headers": sut.triggers.headers}})
 

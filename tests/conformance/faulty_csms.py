@@ -57,6 +57,12 @@ class Faults:
     # drop a station CALL sent while another is unanswered or came less than 0.5 s before it
     # (the second of two pipelined CALLs, however fast the CSMS answered the first)
     drop_overlapping_calls: bool = False
+    # station CALLs (by action) this says yes to are answered by the proxy with a CALLERROR
+    # InternalError and never reach the CSMS (a CSMS that cannot take that message)
+    fail_calls: dict[str, Callable[[Payload], bool]] = field(default_factory=dict)
+    # the station's answers to the CSMS's CALLs, by action, rewritten before the CSMS sees them
+    # (a CSMS that takes an answer for another: a password change Accepted as Rejected, ...)
+    station_answers: dict[str, Callable[[Payload], Payload]] = field(default_factory=dict)
 
 
 class FaultyCsms:
@@ -154,6 +160,8 @@ class FaultyCsms:
         faults = self._faults(station.request)
         # the station's CALLs by message id: (action, payload)
         station_calls: dict[str, tuple[str, Payload]] = {}
+        # the CSMS's CALLs by message id: action
+        csms_calls: dict[str, str] = {}
 
         seen_ids: set[Any] = set()
         frames = 0
@@ -177,8 +185,18 @@ class FaultyCsms:
                     last_call_at = now
                     if faults.drop_overlapping_calls and (station_calls or recent):
                         continue
+                    if len(frame) >= 4 and frame[2] in faults.fail_calls \
+                            and faults.fail_calls[frame[2]](frame[3]):
+                        await station.send(json.dumps([4, frame[1], "InternalError",
+                                                       "refused by the faulty CSMS", {}]))
+                        continue
                     if len(frame) >= 4:
                         station_calls[_key(frame[1])] = (frame[2], frame[3])
+                if frame and frame[0] == 3 and _key(frame[1]) in csms_calls:
+                    action = csms_calls.pop(_key(frame[1]))
+                    if action in faults.station_answers and isinstance(frame[2], dict):
+                        frame[2] = faults.station_answers[action](frame[2])
+                        text = json.dumps(frame)
                 if frame and frame[0] == 3 and faults.reply_to_stray_results:
                     await station.send(json.dumps([4, frame[1], "GenericError",
                                                    "nobody asked", {}]))
@@ -192,6 +210,8 @@ class FaultyCsms:
                 frame = _parse(text)
                 if frame and frame[0] == 2 and frame[2] in faults.drop_calls:
                     continue
+                if frame and frame[0] == 2 and len(frame) >= 4:
+                    csms_calls[_key(frame[1])] = frame[2]
                 if frame and frame[0] == 2 and frame[2] in faults.calls:
                     frame[3] = faults.calls[frame[2]](frame[3])
                     text = json.dumps(frame)

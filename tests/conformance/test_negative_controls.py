@@ -16,7 +16,8 @@ from tests.conformance.conftest import SuiteRun, run_suite, sut_yaml
 from tests.conformance.controls import all_controls, known_reference_failures
 from tests.conformance.faulty_csms import FaultyCsms
 
-pytestmark = pytest.mark.slow
+# Each fixture runs the whole suite twice (through the faithful and the faulty proxy).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 BROKEN = all_controls()

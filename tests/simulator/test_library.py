@@ -23,7 +23,7 @@ SCHEMA_COMMENT = "# yaml-language-server: $schema=../simulator/scenario/scenario
 def test_the_library_is_there() -> None:
     assert {"quickstart", "workplace-ac", "highway-dc-hub", "network-outage", "boot-storm",
             "meter-faults", "smart-charging-site-limit", "reservations",
-            "remote-operations"} <= set(shipped())
+            "remote-operations", "payments", "bookings", "notifications"} <= set(shipped())
 
 
 @pytest.mark.parametrize("name", sorted(shipped()))
@@ -204,7 +204,45 @@ def _remote_operations(result: SimulationResult) -> None:
     assert (stopped["stop_reason"] == "Remote").all() and len(stopped) == 2
 
 
+def _payments(result: SimulationResult) -> None:
+    accounts = result.tables["driver_accounts"]
+    assert 0 < accounts["declines"].sum() < len(accounts)
+    payments = result.tables["csms_payments"]
+    captured = payments[payments["status"] == "captured"]
+    assert len(captured) >= 5
+    assert (captured["captured"].map(float) == captured["cost"].map(float)).all()
+    declining = set(accounts.loc[accounts["declines"], "id_token"])
+    refused = result.visits[result.visits["id_token"].isin(declining)]
+    assert len(refused) and (refused["outcome"] == "rejected").all()
+    assert (payments.loc[payments["status"] == "declined", "captured"].map(float) == 0).all()
+
+
+def _bookings(result: SimulationResult) -> None:
+    bookings = result.tables["bookings"]
+    statuses = bookings["status"].value_counts()
+    assert statuses["used"] >= 3 and statuses["no_show"] >= 1
+    assert set(statuses.index) == {"used", "no_show"}
+    stayed_away = result.visits[result.visits["outcome"] == "stayed_away"]
+    assert set(stayed_away["id_token"]) == set(bookings.loc[bookings["status"] == "no_show",
+                                                             "id_token"])
+    fees = result.tables["csms_payments"].query("kind == 'fee'")
+    assert (fees["captured"] == "5.00").all() and len(fees) == statuses["no_show"]
+    walk_ins = result.visits[result.visits["population"] == "walk-ins"]
+    assert len(walk_ins) and not result.events["kind"].eq("token_rejected").any()
+
+
+def _notifications(result: SimulationResult) -> None:
+    notes = result.tables["csms_notifications"]
+    kinds = notes["kind"].value_counts()
+    assert kinds["approaching.free"] >= 10 and kinds.get("approaching.taken", 0) >= 1
+    told = notes.loc[notes["kind"].str.startswith("approaching."), "station_id"]
+    assert set(told) == {"SERVICES-001", "SERVICES-002"}  # the 50 kW one never matches
+
+
 SHOWS: dict[str, Callable[[SimulationResult], None]] = {
+    "payments": _payments,
+    "bookings": _bookings,
+    "notifications": _notifications,
     "workplace-ac": _workplace_ac,
     "highway-dc-hub": _highway_dc_hub,
     "network-outage": _network_outage,

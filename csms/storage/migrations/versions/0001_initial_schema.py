@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 16:32:21.219385
+Create Date: 2026-11-21 17:43:13.935464
 """
 
 from __future__ import annotations
