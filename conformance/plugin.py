@@ -274,7 +274,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                                              "OCPP 1.6 test cases FINAL 2024-04"})
         folder.write_table("cases", [r.to_dict() | {"actual": _text(r.actual)}
                                      for r in results])
-        folder.write_summary({**summary, "passed": summary["failed"] == 0,
+        folder.write_summary({**summary, "ok": summary["failed"] == 0,
                               "cases": [r.to_dict() for r in results]})
 
 
