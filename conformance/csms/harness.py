@@ -72,6 +72,12 @@ class StationPool:
         await station.connect()
         return station
 
+    async def booted(self, index: int = 0) -> TestStation:
+        """A connected station in OCTT's reusable state "Booted"."""
+        station = await self.connected(index)
+        await booted(station)
+        return station
+
     def _ssl(self) -> ssl.SSLContext | None:
         tls = self.sut.tls
         if not (self.sut.url or "").startswith("wss://"):

@@ -21,12 +21,6 @@ from conformance.triggers import Triggers
 pytestmark = pytest.mark.asyncio
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 async def _stop(station: TestStation, transaction_id: int, reason: str = "Local",
                 token: str | None = None) -> dict:
     payload = {"transactionId": transaction_id, "meterStop": 1000, "timestamp": now_iso(),
@@ -56,7 +50,7 @@ async def test_TC_001_CSMS(stations: StationPool) -> None:
 async def test_TC_003_CSMS(stations: StationPool, sut: Sut) -> None:
     """Plugin first: Preparing, Authorize Accepted, StartTransaction Accepted, Charging, then a
     local stop answered with the tag Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await _status(station, "Preparing")
     await authorized(station, sut.tokens.valid)
     started = await station.call("StartTransaction", {
@@ -75,7 +69,7 @@ async def test_TC_003_CSMS(stations: StationPool, sut: Sut) -> None:
 @pytest.mark.case("TC_004_1_CSMS")
 async def test_TC_004_1_CSMS(stations: StationPool, sut: Sut) -> None:
     """Identification first: Authorize Accepted, then plug-in, StartTransaction Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     await _stop(station, transaction_id, token=sut.tokens.valid)
 
@@ -84,14 +78,14 @@ async def test_TC_004_1_CSMS(stations: StationPool, sut: Sut) -> None:
 async def test_TC_004_2_CSMS(stations: StationPool, sut: Sut) -> None:
     """Identification first, connection time-out: Authorize Accepted, Preparing, then Available
     again without a transaction; every message answered."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     await _status(station, "Preparing")
     await _status(station, "Available")
 
 
 async def _authorize_status(stations: StationPool, token: str) -> dict:
-    station = await _booted(stations)
+    station = await stations.booted()
     return await station.call("Authorize", {"idTag": token}, step="Authorize")
 
 
@@ -133,7 +127,7 @@ async def _remote_start(station: TestStation, triggers: Triggers, sut: Sut) -> d
 async def test_TC_010_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Remote start, cable plugged in first: Preparing; the CSMS sends RemoteStartTransaction
     with the tag; the StartTransaction that follows is Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await _status(station, "Preparing")
     request = await _remote_start(station, triggers, sut)
     started = await station.call("StartTransaction", {
@@ -148,7 +142,7 @@ async def test_TC_010_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 async def test_TC_011_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Remote start first: RemoteStartTransaction with the tag, then Preparing and a
     StartTransaction that is Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     request = await _remote_start(station, triggers, sut)
     await _status(station, "Preparing")
     started = await station.call("StartTransaction", {
@@ -162,7 +156,7 @@ async def test_TC_011_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
 async def test_TC_011_2_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Remote start, time-out: RemoteStartTransaction Accepted, Preparing, then Available again
     (no cable within the time-out); every message answered."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await _remote_start(station, triggers, sut)
     await _status(station, "Preparing")
     await _status(station, "Available")
@@ -172,7 +166,7 @@ async def test_TC_011_2_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
 async def test_TC_012_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Remote stop: the CSMS sends RemoteStopTransaction with the running transaction's id; the
     StopTransaction (reason Remote) is answered."""
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     call = await csms_sends(station, triggers, "RemoteStopTransaction",
                             {"transactionId": transaction_id}, {"status": "Accepted"},
@@ -184,7 +178,7 @@ async def test_TC_012_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 
 
 async def _reset(stations: StationPool, triggers: Triggers, sut: Sut, kind: str) -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "Reset", {"type": kind}, {"status": "Accepted"},
                             step="Reset.req", timeout_s=sut.action_timeout_s)
     check(call.payload.get("type") == kind, "Reset.req", f"type {kind}", call.payload)
@@ -208,7 +202,7 @@ async def test_TC_014_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 @pytest.mark.case("TC_017_1_CSMS")
 async def test_TC_017_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Unlock connector, no session: UnlockConnector for connector 1."""
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "UnlockConnector", {"connectorId": 1},
                             {"status": "Unlocked"}, step="UnlockConnector.req",
                             timeout_s=sut.action_timeout_s)
@@ -219,7 +213,7 @@ async def test_TC_017_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
 @pytest.mark.case("TC_019_1_CSMS")
 async def test_TC_019_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Retrieve all configuration keys: GetConfiguration without keys."""
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "GetConfiguration", {},
                             {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False,
                                                    "value": "300"}]},
@@ -231,7 +225,7 @@ async def test_TC_019_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
 @pytest.mark.case("TC_019_2_CSMS")
 async def test_TC_019_2_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Retrieve a specific configuration key: GetConfiguration with exactly that key."""
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "GetConfiguration",
                             {"key": ["HeartbeatInterval"]}, None,
                             step="GetConfiguration.req", timeout_s=sut.action_timeout_s)
@@ -245,7 +239,7 @@ async def test_TC_019_2_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
 @pytest.mark.case("TC_021_CSMS")
 async def test_TC_021_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Change configuration: ChangeConfiguration with the key and its new value."""
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "ChangeConfiguration",
                             {"key": "MeterValueSampleInterval", "value": "60"},
                             {"status": "Accepted"}, step="ChangeConfiguration.req",
@@ -257,7 +251,7 @@ async def test_TC_021_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 @pytest.mark.case("TC_061_CSMS")
 async def test_TC_061_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Clear the authorization cache: the CSMS sends ClearCache."""
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "ClearCache", {}, {"status": "Accepted"},
                             step="ClearCache.req", timeout_s=sut.action_timeout_s)
     check(call.payload == {}, "ClearCache.req", "an empty ClearCache.req", call.payload)
@@ -267,7 +261,7 @@ async def test_TC_061_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 async def test_TC_064_CSMS(stations: StationPool) -> None:
     """Data transfer to the central system: a DataTransfer of an unknown vendor is answered
     with a status (UnknownVendorId for a vendor the CSMS does not know)."""
-    station = await _booted(stations)
+    station = await stations.booted()
     answer = await station.call("DataTransfer", {"vendorId": "org.example.conformance",
                                                  "messageId": "ping", "data": "1"},
                                 step="DataTransfer")

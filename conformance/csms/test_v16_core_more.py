@@ -28,12 +28,6 @@ pytestmark = pytest.mark.asyncio
 OFFLINE_S = 600.0  # how long ago the queued (offline) messages happened
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 async def _status(station: TestStation, status: str, connector: int = 1,
                   error_code: str = "NoError") -> None:
     await station.call("StatusNotification",
@@ -85,7 +79,7 @@ async def test_TC_005_1_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: the Central System answers the StopTransaction with idTagInfo.status Accepted
     and answers both StatusNotifications.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     await _stop(station, transaction_id, "EVDisconnected", token=sut.tokens.valid)
     await _status(station, "Finishing")
@@ -101,7 +95,7 @@ async def test_TC_007_CSMS(stations: StationPool, sut: Sut) -> None:
     it); StatusNotification Charging.
     Validated: StartTransaction.conf with idTagInfo.status Accepted and a transactionId.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _status(station, "Preparing")
     started = await _start(station, sut.tokens.valid, step="StartTransaction (cached id)")
     _accepted(started, "StartTransaction.conf")
@@ -128,7 +122,7 @@ async def test_TC_017_2_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
     fixed cable) answers NotSupported.
     Validated: UnlockConnector.req with connectorId 1.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _unlock(station, triggers, sut, 1, "NotSupported")
 
 
@@ -143,7 +137,7 @@ async def test_TC_018_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
     Validated: UnlockConnector.req with the transaction's connectorId 1; the StopTransaction
     (reason UnlockCommand) and the StatusNotifications are answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     await _unlock(station, triggers, sut, 1, "Unlocked")
     await _stop(station, transaction_id, "UnlockCommand")
@@ -159,7 +153,7 @@ async def test_TC_030_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     answers UnlockFailed.
     Validated: UnlockConnector.req with connectorId 1.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _unlock(station, triggers, sut, 1, "UnlockFailed")
 
 
@@ -171,7 +165,7 @@ async def test_TC_031_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     not have (one above its connector count); the Charge Point answers NotSupported.
     Validated: UnlockConnector.req with that connectorId.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     unknown = sut.stations[0].evses + 1
     await _unlock(station, triggers, sut, unknown, "NotSupported")
 
@@ -189,7 +183,7 @@ async def test_TC_024_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: Authorize.conf idTagInfo.status Accepted; the StatusNotifications, the one
     with ConnectorLockFailure included, are answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     await _status(station, "Preparing")
     await _status(station, "Faulted", error_code="ConnectorLockFailure")
@@ -203,7 +197,7 @@ async def test_TC_026_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     Point answers Rejected; no transaction starts.
     Validated: RemoteStartTransaction.req with the tag.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "RemoteStartTransaction",
                             {"idTag": sut.tokens.valid, "connectorId": 1},
                             {"status": "Rejected"}, step="RemoteStartTransaction.req",
@@ -224,7 +218,7 @@ async def test_TC_028_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     stays).
     Validated: RemoteStopTransaction.req with the running transaction's id.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     call = await csms_sends(station, triggers, "RemoteStopTransaction",
                             {"transactionId": transaction_id}, {"status": "Rejected"},
@@ -248,7 +242,7 @@ async def test_TC_032_1_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: BootNotification.conf Accepted; the StopTransaction (reason PowerLoss) is
     answered with idTagInfo.status Accepted for its tag; the StatusNotifications are answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     station.open_transactions.clear()  # the power failed: nothing is stopped on closing
     await station.close()
@@ -260,7 +254,7 @@ async def test_TC_032_1_CSMS(stations: StationPool, sut: Sut) -> None:
 
 async def _reconnected(stations: StationPool) -> TestStation:
     """A booted Charge Point that loses its connection and gets it back (no reboot)."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await station.close()
     return await stations.connected()
 
@@ -329,7 +323,7 @@ async def test_TC_039_CSMS(stations: StationPool, sut: Sut) -> None:
 
 async def _change_configuration(stations: StationPool, triggers: Triggers, sut: Sut,
                                 key: str, value: str, answer: str) -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "ChangeConfiguration",
                             {"key": key, "value": value}, {"status": answer},
                             step="ChangeConfiguration.req", timeout_s=sut.action_timeout_s)

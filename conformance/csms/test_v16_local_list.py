@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check, csms_sends, now_iso
+from conformance.csms.harness import StationPool, check, csms_sends, now_iso
 from conformance.station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -17,15 +17,9 @@ from conformance.triggers import Triggers
 pytestmark = pytest.mark.asyncio
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 async def _list_version(stations: StationPool, triggers: Triggers, sut: Sut,
                         version: int) -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "GetLocalListVersion", {},
                             {"listVersion": version}, step="GetLocalListVersion.req",
                             timeout_s=sut.action_timeout_s)
@@ -88,7 +82,7 @@ async def test_TC_043_1_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
     list); the Charge Point answers NotSupported.
     Validated: SendLocalList.req with updateType Full and a listVersion above 0.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _send_list(station, triggers, sut, "Full", 1, [_entry(sut.tokens.valid)],
                      "NotSupported")
 
@@ -101,7 +95,7 @@ async def test_TC_043_3_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
     cannot store it and answers Failed.
     Validated: SendLocalList.req with updateType Full and a listVersion above 0.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _send_list(station, triggers, sut, "Full", 1, [_entry(sut.tokens.valid)], "Failed")
 
 
@@ -114,7 +108,7 @@ async def test_TC_043_4_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
     Validated: updateType Full; listVersion above 0; the list holds the valid tag, every entry
     with an idTagInfo (a Full update replaces the whole list, so entries carry their info).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await _send_list(station, triggers, sut, "Full", 1,
                             [_entry(sut.tokens.valid), _entry(sut.tokens.valid_2)], "Accepted")
     entries = call.payload.get("localAuthorizationList") or []
@@ -135,7 +129,7 @@ async def test_TC_043_5_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
     Validated: updateType Differential; a listVersion higher than the installed list's; the
     list holds only the new entry (the second valid tag), with its idTagInfo.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     full = await _send_list(station, triggers, sut, "Full", 1, [_entry(sut.tokens.valid)],
                             "Accepted", step="SendLocalList.req (Full, before)")
     installed = int(full.payload["listVersion"])

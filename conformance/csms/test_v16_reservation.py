@@ -15,7 +15,6 @@ import pytest
 from conformance.csms.harness import (
     StationPool,
     authorized,
-    booted,
     check,
     csms_sends,
     now_iso,
@@ -28,12 +27,6 @@ from conformance.triggers import Triggers
 pytestmark = pytest.mark.asyncio
 
 EXPIRY_S = 3600.0
-
-
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
 
 
 async def _status(station: TestStation, status: str, connector: int = 1,
@@ -102,7 +95,7 @@ async def test_TC_046_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     Validated: ReserveNow.req with connectorId 1, the idTag, a reservationId and an expiryDate
     in the future; Authorize.conf Accepted; StartTransaction.conf idTagInfo.status Accepted.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await _reserve(station, triggers, sut, "Accepted")
     await _status(station, "Reserved")
     await authorized(station, sut.tokens.valid)
@@ -119,7 +112,7 @@ async def test_TC_047_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     Validated: ReserveNow.req with connectorId 1, the idTag, a reservationId and an expiryDate
     in the future; both StatusNotifications are answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _reserve(station, triggers, sut, "Accepted")
     await _status(station, "Reserved")
     await _status(station, "Available")
@@ -127,7 +120,7 @@ async def test_TC_047_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 
 async def _refused(stations: StationPool, triggers: Triggers, sut: Sut, answer: str,
                    status: str | None, error_code: str = "NoError") -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     if status is not None:
         await _status(station, status, error_code=error_code)
     await _reserve(station, triggers, sut, answer)
@@ -194,14 +187,14 @@ async def test_TC_049_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     Validated: ReserveNow.req with connectorId 0, the idTag, a reservationId and an expiryDate
     in the future; StartTransaction.conf idTagInfo.status Accepted.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await _reserve(station, triggers, sut, "Accepted", connector_id=0)
     await authorized(station, sut.tokens.valid)
     await _start_reserved(station, sut.tokens.valid, call.payload["reservationId"])
 
 
 async def _cancel(stations: StationPool, triggers: Triggers, sut: Sut, answer: str) -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     reserved = await _reserve(station, triggers, sut, "Accepted")
     await _status(station, "Reserved")
     reservation_id = reserved.payload["reservationId"]
@@ -251,7 +244,7 @@ async def test_TC_053_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     and an expiryDate in the future; Authorize.conf of the second tag Accepted with the same
     parentIdTag; StartTransaction.conf idTagInfo.status Accepted.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     group = sut.tokens.group_id
     call = await _reserve(station, triggers, sut, "Accepted", parent=group)
     await _status(station, "Reserved")

@@ -98,12 +98,6 @@ def _is_uri(value: object) -> bool:
     return bool(parsed.scheme) and bool(parsed.netloc)
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 async def _security_event(station: TestStation, kind: str) -> None:
     answer = await station.call("SecurityEventNotification",
                                 {"type": kind, "timestamp": now_iso()},
@@ -145,7 +139,7 @@ async def test_TC_073_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     (Afterwards, not part of the case: the SUT file's password is set back the same way.)
     """
     original = _password(sut)
-    station = await _booted(stations)
+    station = await stations.booted()
     wanted = secrets.token_hex(9).encode().hex()  # an 18-character password, hex encoded
     try:
         call = await _change_authorization_key(station, triggers, sut, wanted,
@@ -189,7 +183,7 @@ async def _sign_certificate(stations: StationPool, triggers: Triggers, sut: Sut,
                                                   dict[str, object]]:
     """ExtendedTriggerMessage SignChargePointCertificate, SignCertificate, CertificateSigned
     (answered ``answer``); the station, its key and the CertificateSigned payload."""
-    station = await _booted(stations)
+    station = await stations.booted()
     trigger = await csms_sends(station, triggers, "ExtendedTriggerMessage",
                                {"requestedMessage": "SignChargePointCertificate"},
                                {"status": "Accepted"}, step="ExtendedTriggerMessage.req",
@@ -251,7 +245,7 @@ async def test_TC_077_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 
 
 async def _install(stations: StationPool, triggers: Triggers, sut: Sut, kind: str) -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "InstallCertificate",
                             {"certificateType": kind,
                              "certificate": _root_certificate(f"conformance {kind}")},
@@ -298,7 +292,7 @@ async def test_TC_076_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     ManufacturerRootCertificate; DeleteCertificate.req certificateHashData is exactly one the
     station reported (Security Whitepaper use cases M03, M04).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     installed = _hash_data(_root_certificate("conformance CentralSystemRootCertificate"))
     listing = await csms_sends(station, triggers, "GetInstalledCertificateIds",
                                {"certificateType": "CentralSystemRootCertificate"},
@@ -325,7 +319,7 @@ async def test_TC_078_CSMS(stations: StationPool) -> None:
     Validated: the BootNotification is Accepted; the SecurityEventNotification is answered with
     a SecurityEventNotification.conf.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _security_event(station, "InvalidCentralSystemCertificate")
 
 
@@ -343,7 +337,7 @@ async def test_TC_079_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     LogStatusNotifications are answered with a LogStatusNotification.conf (Security Whitepaper
     use case N01).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "GetLog",
                             {"logType": "SecurityLog", "requestId": 7901,
                              "log": {"remoteLocation": LOG_LOCATION}},
@@ -364,7 +358,7 @@ async def test_TC_079_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
 
 async def _signed_update(stations: StationPool, triggers: Triggers, sut: Sut
                          ) -> tuple[TestStation, int]:
-    station = await _booted(stations)
+    station = await stations.booted()
     signature = base64.b64encode(secrets.token_bytes(64)).decode()
     call = await csms_sends(station, triggers, "SignedUpdateFirmware", {
         "requestId": 8001, "firmware": {
@@ -410,7 +404,7 @@ async def test_TC_080_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     for status in ("Downloading", "Downloaded", "SignatureVerified", "Installing"):
         await _firmware_status(station, status, request_id)
     await station.close()
-    rebooted = await _booted(stations)
+    rebooted = await stations.booted()
     await _firmware_status(rebooted, "Installed", request_id)
 
 

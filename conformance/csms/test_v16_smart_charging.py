@@ -13,14 +13,12 @@ import pytest
 
 from conformance.csms.harness import (
     StationPool,
-    booted,
     check,
     csms_sends,
     energy_transfer_started_16,
     now_iso,
     status_payload,
 )
-from conformance.station import TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 
@@ -50,12 +48,6 @@ def _check_schedule(profile: dict[str, Any], step: str) -> None:
           "chargingSchedulePeriods in increasing startPeriod order", profile)
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 @pytest.mark.case("TC_056_CSMS")
 async def test_TC_056_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Central smart charging, TxDefaultProfile.
@@ -67,7 +59,7 @@ async def test_TC_056_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     or an existing connector; a charging schedule with at least one period, in increasing
     startPeriod order (ChargingSchedule).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "SetChargingProfile",
                             {"connectorId": 0,
                              "csChargingProfiles": _profile("TxDefaultProfile", 5601)},
@@ -95,7 +87,7 @@ async def test_TC_057_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     id (ChargingProfile.transactionId); a charging schedule with at least one period, in
     increasing startPeriod order.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     transaction_id = await energy_transfer_started_16(station, sut.tokens.valid)
     call = await csms_sends(station, triggers, "SetChargingProfile",
                             {"connectorId": 1, "csChargingProfiles": _profile(
@@ -125,7 +117,7 @@ async def test_TC_059_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     charging schedule with at least one period; StartTransaction.conf idTagInfo.status
     Accepted.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "RemoteStartTransaction",
                             {"connectorId": 1, "idTag": sut.tokens.valid,
                              "chargingProfile": _profile("TxProfile", 5901, kind="Relative")},
@@ -165,7 +157,7 @@ async def test_TC_066_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     Validated: connectorId 0 (the station's total) or an existing connector; duration above 0;
     chargingRateUnit, if given, A or W (schema) (1.6 §5.7).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     call = await csms_sends(station, triggers, "GetCompositeSchedule",
                             {"connectorId": 1, "duration": 3600, "chargingRateUnit": "A"},
                             None, step="GetCompositeSchedule.req",
@@ -192,7 +184,7 @@ async def test_TC_067_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     an id) criteria that all match it: connectorId, chargingProfilePurpose, stackLevel
     (1.6 §5.5).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     set_call = await csms_sends(station, triggers, "SetChargingProfile",
                                 {"connectorId": 0,
                                  "csChargingProfiles": _profile("TxDefaultProfile", 6701)},

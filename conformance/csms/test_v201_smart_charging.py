@@ -17,7 +17,6 @@ from chargeloop.ocppj.errors import ErrorKind
 from conformance.csms.harness import (
     StationPool,
     Transaction201,
-    booted,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -61,12 +60,6 @@ def charging_profile(profile_id: int, purpose: str, *, stack_level: int = 0,
     return profile
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 async def _set(station: TestStation, triggers: Triggers, sut: Sut, evse_id: int,
                profile: dict[str, Any], *, status: str = "Accepted",
                step: str = "SetChargingProfileRequest") -> dict[str, Any]:
@@ -97,7 +90,7 @@ async def test_TC_K_01_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: evseId is the EVSE's id (> 0); chargingProfile.chargingProfilePurpose is
     TxDefaultProfile; no transactionId in the profile.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     sent = await _set(station, triggers, sut, EVSE, charging_profile(601, "TxDefaultProfile"))
     _no_transaction_id(sent, "SetChargingProfileRequest")
 
@@ -111,7 +104,7 @@ async def test_TC_K_02_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: evseId > 0 and chargingProfilePurpose TxProfile; the CSMS takes the rejection:
     the connection stays and the next Heartbeat is answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _set(station, triggers, sut, EVSE,
                charging_profile(602, "TxProfile", transaction_id="CONF-TX-NONE"),
                status="Rejected")
@@ -127,7 +120,7 @@ async def test_TC_K_03_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     chargingProfilePurpose ChargingStationMaxProfile; chargingProfileKind not Relative; no
     transactionId.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     sent = await _set(station, triggers, sut, 0,
                       charging_profile(603, "ChargingStationMaxProfile", limit=32.0))
     check(sent.get("chargingProfileKind") != "Relative", "SetChargingProfileRequest",
@@ -144,7 +137,7 @@ async def test_TC_K_04_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: the second request is for the same EVSE and purpose and carries the same
     chargingProfile.id as the first (that is what replaces it).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     first = await _set(station, triggers, sut, EVSE, charging_profile(604, "TxDefaultProfile"),
                        step="SetChargingProfileRequest (first)")
     second = await _set(station, triggers, sut, EVSE,
@@ -169,7 +162,7 @@ async def test_TC_K_05_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     sends ClearChargingProfileRequest; the station answers Accepted.
     Validated: chargingProfileId is the id of the installed profile.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     sent = await _set(station, triggers, sut, EVSE, charging_profile(605, "TxDefaultProfile"))
     call = await _clear(station, triggers, sut, {"chargingProfileId": sent.get("id")},
                         "Accepted")
@@ -187,7 +180,7 @@ async def test_TC_K_06_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: no chargingProfileId; chargingProfileCriteria.chargingProfilePurpose and
     .stackLevel are those of the installed profile.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     sent = await _set(station, triggers, sut, EVSE,
                       charging_profile(606, "TxDefaultProfile", stack_level=3))
     criteria = {"chargingProfilePurpose": sent.get("chargingProfilePurpose"),
@@ -212,7 +205,7 @@ async def test_TC_K_08_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: a schema-valid ClearChargingProfileRequest; the CSMS takes the Unknown answer:
     the connection stays and the next Heartbeat is answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     await _clear(station, triggers, sut, {"chargingProfileCriteria": {
         "chargingProfilePurpose": "TxDefaultProfile"}}, "Unknown")
     await station.call("Heartbeat", {}, step="Heartbeat after the Unknown answer")
@@ -228,7 +221,7 @@ async def test_TC_K_10_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """
     if not sut.claims("tx_default_profile_all_evses"):
         not_applicable("feature tx_default_profile_all_evses not claimed")
-    station = await _booted(stations)
+    station = await stations.booted()
     sent = await _set(station, triggers, sut, 0, charging_profile(610, "TxDefaultProfile"))
     _no_transaction_id(sent, "SetChargingProfileRequest")
 
@@ -242,7 +235,7 @@ async def test_TC_K_15_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: a schema-valid SetChargingProfileRequest; the CSMS takes the CALLERROR: the
     connection stays and the next Heartbeat is answered.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     step = "SetChargingProfileRequest"
     call = await csms_sends(station, triggers, "SetChargingProfile", {
         "evseId": EVSE, "chargingProfile": charging_profile(615, "TxDefaultProfile")}, None,
@@ -261,7 +254,7 @@ async def test_TC_K_19_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: chargingProfileKind Recurring; recurrencyKind (Daily or Weekly) present; every
     chargingSchedule has a startSchedule (a recurring schedule needs its start).
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     sent = await _set(station, triggers, sut, EVSE,
                       charging_profile(619, "TxDefaultProfile", kind="Recurring"))
     step = "SetChargingProfileRequest"
@@ -285,7 +278,7 @@ async def _get_profiles(stations: StationPool, triggers: Triggers, sut: Sut,
     ``criterion``; the station answers Accepted and reports one matching profile with
     ReportChargingProfiles. Returns the request; checks its requestId and the report's answer.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     payload: dict[str, Any] = {"requestId": 700 + profile_id % 100, "chargingProfile": criterion}
     if evse_id is not None:
         payload["evseId"] = evse_id
@@ -414,7 +407,7 @@ async def test_TC_K_37_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     (the transaction does not exist yet); the idToken is the one asked for; the Started event
     is answered with idTokenInfo.status Accepted.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     step = "RequestStartTransactionRequest"
     call = await csms_sends(station, triggers, "RequestStartTransaction", {
         "idToken": id_token(sut.tokens.valid), "evseId": EVSE, "remoteStartId": 637,
@@ -442,7 +435,7 @@ async def test_TC_K_37_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 
 async def _composite(stations: StationPool, triggers: Triggers, sut: Sut, evse_id: int) -> None:
-    station = await _booted(stations)
+    station = await stations.booted()
     step = "GetCompositeScheduleRequest"
     answer = {"status": "Accepted", "schedule": {
         "evseId": evse_id, "duration": 3600, "scheduleStart": now_iso(),
@@ -489,7 +482,7 @@ async def test_TC_K_60_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: evseId is the transaction's EVSE; chargingProfilePurpose TxProfile;
     chargingProfile.transactionId is the ongoing transaction's id.
     """
-    station = await _booted(stations)
+    station = await stations.booted()
     tx = await energy_transfer_started_201(station, sut.tokens.valid, new_tx_id("K60"),
                                            evse_id=EVSE)
     sent = await _set(station, triggers, sut, EVSE,

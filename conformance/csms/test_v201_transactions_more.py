@@ -18,7 +18,6 @@ from conformance.csms.harness import (
     StationPool,
     Transaction201,
     authorized,
-    booted,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -54,12 +53,6 @@ async def _available(station: TestStation) -> None:
                        step="StatusNotification Available")
 
 
-async def _booted(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
 # -- start options (E01) ------------------------------------------------------------------------
 
 
@@ -70,7 +63,7 @@ async def test_TC_E_01_CSMS(stations: StationPool, sut: Sut) -> None:
     power path closes: TransactionEvent Started (triggerReason ChargingStateChanged,
     chargingState SuspendedEV, the idToken); the EV draws: Updated Charging.
     Validated: Authorize and the Started event answered idTokenInfo.status Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     await _occupied(station)
     tx = Transaction201(station, "CONF-TX-E01")
@@ -88,7 +81,7 @@ async def test_TC_E_02_CSMS(stations: StationPool, sut: Sut) -> None:
     Authorized; StatusNotification Occupied; energy flows: TransactionEvent Started
     (triggerReason ChargingStateChanged, chargingState Charging, the idToken, meter value
     Transaction.Begin). Validated: Authorize and the Started event answered Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     await _occupied(station)
     tx = Transaction201(station, "CONF-TX-E02")
@@ -106,7 +99,7 @@ async def test_TC_E_09_CSMS(stations: StationPool, sut: Sut) -> None:
     TransactionEvent Updated (triggerReason Authorized, the idToken); Charging.
     Validated: the Started event answered without a refusal; Authorize and the Updated event
     with the idToken answered Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await _occupied(station)
     tx = Transaction201(station, "CONF-TX-E09")
     started = await tx.event("Started", "CablePluggedIn", charging_state="EVConnected",
@@ -126,7 +119,7 @@ async def test_TC_E_10_CSMS(stations: StationPool, sut: Sut) -> None:
     Authorize; TransactionEvent Started (triggerReason Authorized, the idToken, no cable yet);
     then the cable (Updated CablePluggedIn) and Charging. Validated: Authorize and the Started
     event answered idTokenInfo.status Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     tx = Transaction201(station, "CONF-TX-E10")
     answer = await tx.event("Started", "Authorized", token=sut.tokens.valid, meter_wh=0,
@@ -159,7 +152,7 @@ async def test_TC_E_11_CSMS(stations: StationPool, sut: Sut) -> None:
     TransactionEvent Started (triggerReason SignedDataReceived, chargingState EVConnected, the
     idToken, a Transaction.Begin meter value with signedMeterValue); then Charging.
     Validated: Authorize and the Started event answered idTokenInfo.status Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     await _occupied(station)
     tx = Transaction201(station, "CONF-TX-E11")
@@ -178,7 +171,7 @@ async def test_TC_E_12_CSMS(stations: StationPool, sut: Sut) -> None:
     idToken); Authorize and TransactionEvent Updated (Authorized, the idToken); the cable and
     Charging. Validated: the Started event answered without a refusal; Authorize and the
     Updated event with the idToken answered Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     tx = Transaction201(station, "CONF-TX-E12")
     started = await tx.event("Started", "EVDetected", meter_wh=0,
                              step="TransactionEvent Started (EVDetected)")
@@ -198,7 +191,7 @@ async def test_TC_E_38_CSMS(stations: StationPool, sut: Sut) -> None:
     does not take energy: TransactionEvent Started (Authorized, the idToken, chargingState
     EVConnected), then Updated (ChargingStateChanged, SuspendedEV). Validated: Authorize and
     the Started event answered Accepted; the SuspendedEV event answered without a refusal."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     await _occupied(station)
     tx = Transaction201(station, "CONF-TX-E38")
@@ -216,7 +209,7 @@ async def test_TC_E_38_CSMS(stations: StationPool, sut: Sut) -> None:
 
 async def _charging(stations: StationPool, sut: Sut, tx_id: str
                     ) -> tuple[TestStation, Transaction201]:
-    station = await _booted(stations)
+    station = await stations.booted()
     tx = await energy_transfer_started_201(station, sut.tokens.valid, tx_id)
     return station, tx
 
@@ -343,7 +336,7 @@ async def test_TC_E_39_CSMS(stations: StationPool, sut: Sut) -> None:
     no cable comes in time: TransactionEvent Ended (triggerReason EVConnectTimeout,
     stoppedReason Timeout). Validated: the Started event answered Accepted; the Ended event
     answered without a refusal."""
-    station = await _booted(stations)
+    station = await stations.booted()
     await authorized(station, sut.tokens.valid)
     tx = Transaction201(station, "CONF-TX-E39")
     answer = await tx.event("Started", "Authorized", token=sut.tokens.valid, meter_wh=0,
@@ -360,7 +353,7 @@ async def test_TC_E_53_CSMS(stations: StationPool, sut: Sut) -> None:
     (E01/E02: seqNo counts per transaction). Steps: a transaction runs from seqNo 0 and ends;
     a second transaction starts again at seqNo 0. Validated: both Started events (seqNo 0)
     answered idTokenInfo.status Accepted."""
-    station = await _booted(stations)
+    station = await stations.booted()
     for n in (1, 2):
         await authorized(station, sut.tokens.valid, step=f"Authorized ({n})")
         tx = Transaction201(station, f"CONF-TX-E53-{n}")
