@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.reference import reference_csms
 from conformance.sut import Sut
 from tests.conformance.conftest import SuiteRun, run_suite, sut_yaml
 from tests.conformance.controls import all_controls, known_reference_failures
@@ -29,26 +30,28 @@ def _passwords(sut: Sut) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def faithful_runs(reference: Sut, tmp_path_factory: pytest.TempPathFactory
+def faithful_runs(tmp_path_factory: pytest.TempPathFactory
                   ) -> dict[str, SuiteRun]:
     """The whole suite per version through a proxy that breaks nothing."""
     runs = {}
-    with FaultyCsms(reference.url or "", {}, _passwords(reference)).running() as proxy:
-        for version in BROKEN:
+    for version in BROKEN:  # a CSMS of its own per run: cases change passwords and state
+        with reference_csms(Sut(), tmp_path_factory.mktemp("csms")) as csms, \
+                FaultyCsms(csms.url or "", {}, _passwords(csms)).running() as proxy:
             runs[version] = run_suite(tmp_path_factory.mktemp("faithful"),
-                                      sut_yaml(reference, proxy.url, version))
+                                      sut_yaml(csms, proxy.url, version))
     return runs
 
 
 @pytest.fixture(scope="module")
-def broken_runs(reference: Sut, tmp_path_factory: pytest.TempPathFactory
+def broken_runs(tmp_path_factory: pytest.TempPathFactory
                 ) -> dict[str, SuiteRun]:
     """The whole suite per version, each case against the CSMS that breaks its rule."""
     runs = {}
     for version, faults in BROKEN.items():
-        with FaultyCsms(reference.url or "", faults, _passwords(reference)).running() as proxy:
+        with reference_csms(Sut(), tmp_path_factory.mktemp("csms")) as csms, \
+                FaultyCsms(csms.url or "", faults, _passwords(csms)).running() as proxy:
             runs[version] = run_suite(tmp_path_factory.mktemp("broken"),
-                                      sut_yaml(reference, proxy.url, version))
+                                      sut_yaml(csms, proxy.url, version))
     return runs
 
 
