@@ -17,6 +17,7 @@ import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -100,30 +101,71 @@ def _uvicorn_config(app: CsmsApp, config: CsmsConfig) -> uvicorn.Config:
         backlog=2048, host=config.host, port=config.port, **tls)  # type: ignore[arg-type]
 
 
+class CsmsHttpServer(uvicorn.Server):
+    """uvicorn's server, stopped by an event rather than by its polling loop.
+
+    uvicorn checks ``should_exit`` every 0.1 s; the test suite starts and stops hundreds of
+    CSMSs, and each stop waited for that tick. ``start`` returns once connections are accepted.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            # one pass a second; on_tick refreshes the Date header on every tenth count
+            counter = (counter + 10) % 864_000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit.wait(), 1.0)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)  # Ctrl-C: runs in a signal handler, hence threadsafe
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._exit.set)
+
+    async def start(self, sock: socket.socket, name: str) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self.serve(sockets=[sock]), name=name)
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not self.started:  # uvicorn offers no event to wait on
+                if self._task.done():
+                    await self._task  # raises what stopped it
+                    raise RuntimeError("the CSMS server stopped while starting")
+                await asyncio.sleep(0.005)
+
+    async def stop(self, core: CsmsCore) -> None:
+        """Stop accepting, close every station's connection, and wait for uvicorn to finish."""
+        self.should_exit = True
+        self._exit.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await core.registry.close_all()
+            if self._task is not None:
+                await self._task
+
+
+def http_server(app: CsmsApp, config: CsmsConfig) -> CsmsHttpServer:
+    return CsmsHttpServer(_uvicorn_config(app, config))
+
+
 @contextlib.asynccontextmanager
 async def running_csms(config: CsmsConfig, *, migrate: bool = True,
                        clock: Clock = utcnow) -> AsyncIterator[RunningCsms]:
     core = CsmsCore(config, clock=clock)  # a test may run the CSMS on a clock of its own
     await core.start(migrate=migrate)
     sock = _bind(config.host, config.port)
-    app = CsmsApp(core, require_certificate_identity=config.tls_client_ca is not None)
-    server = uvicorn.Server(_uvicorn_config(app, config))
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="csms-uvicorn")
+    server = http_server(CsmsApp(
+        core, require_certificate_identity=config.tls_client_ca is not None), config)
     try:
+        await server.start(sock, "csms-uvicorn")
         admin = await ensure_admin_token(core, config.admin_token_file)
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not server.started:  # uvicorn offers no event to wait on
-                if task.done():
-                    await task  # raises what stopped it
-                    raise RuntimeError("the CSMS server stopped while starting")
-                await asyncio.sleep(0.01)
         yield RunningCsms(core, config.host, sock.getsockname()[1], admin,
                           tls=config.tls_certfile is not None)
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await core.registry.close_all()
-            await task
+        await server.stop(core)
         await core.stop()
         sock.close()
 

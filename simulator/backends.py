@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import ssl
 from collections.abc import Callable
@@ -78,8 +77,7 @@ class ReferenceBackend:
         self._core: CsmsCore | None = None
         self._policy: HandshakePolicy | None = None
         self._serving: dict[asyncio.Task[None], Transport] = {}
-        self._server: Any = None  # uvicorn.Server (websocket)
-        self._server_task: asyncio.Task[None] | None = None
+        self._server: Any = None  # csms.server.CsmsHttpServer (websocket)
         self._socket: Any = None
         self.port: int | None = None
         self.admin_token: str | None = None
@@ -131,11 +129,7 @@ class ReferenceBackend:
             return
         try:
             if self._server is not None:
-                self._server.should_exit = True
-                with contextlib.suppress(asyncio.CancelledError):
-                    await core.registry.close_all()
-                    assert self._server_task is not None
-                    await self._server_task
+                await self._server.stop(core)
             else:
                 await core.registry.close_all()
                 for csms_end in list(self._serving.values()):
@@ -153,26 +147,17 @@ class ReferenceBackend:
     async def _start_server(self, core: CsmsCore) -> None:
         # ``csms.server.running_csms`` builds its own core on the wall clock; this is the same
         # start-up around a core that runs on the simulation's clock.
-        import uvicorn
-
         from csms.app import CsmsApp
-        from csms.server import STARTUP_TIMEOUT_S, _bind, _uvicorn_config, ensure_admin_token
+        from csms.server import _bind, ensure_admin_token, http_server
 
         config = self.config
         self._socket = _bind(config.host, config.port)
-        app = CsmsApp(core, require_certificate_identity=config.tls_client_ca is not None)
-        self._server = uvicorn.Server(_uvicorn_config(app, config))
-        self._server_task = asyncio.create_task(self._server.serve(sockets=[self._socket]),
-                                                name="reference-csms")
+        self._server = http_server(CsmsApp(
+            core, require_certificate_identity=config.tls_client_ca is not None), config)
+        await self._server.start(self._socket, "reference-csms")
         self.admin_token = await ensure_admin_token(core, config.admin_token_file)
         if self.admin_token is None and config.admin_token_file.exists():
             self.admin_token = config.admin_token_file.read_text().strip()
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not self._server.started:  # uvicorn offers no event to wait on
-                if self._server_task.done():
-                    await self._server_task
-                    raise RuntimeError("the reference CSMS stopped while starting")
-                await asyncio.sleep(0.005)
         self.port = self._socket.getsockname()[1]
 
     # -- connecting ------------------------------------------------------------------------------

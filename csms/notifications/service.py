@@ -108,6 +108,9 @@ class NotificationService:
         latest = {(n.account_id, n.kind): n for n in held}  # oldest first: the last one wins
         await self.store.coalesce([n.id for n in held if latest[(n.account_id, n.kind)] is not n])
         self._held = latest
+        for notification in latest.values():
+            self.limits.empty_since(notification.account_id, notification.kind,
+                                    notification.created_at)
         await self.sessions.load()
         await self.dispatcher.load()
 

@@ -83,6 +83,11 @@ class RateLimiter:
             return True
         return False
 
+    def empty_since(self, account_id: str, kind: str, at: datetime) -> None:
+        """The bucket was empty at ``at`` (a notification was held then): buckets live in memory
+        only, and after a restart a full one would release every held notification at once."""
+        self._buckets[(account_id, kind)] = _Bucket(0.0, at)
+
     def forget_full(self, now: datetime) -> None:
         """Drop buckets that have refilled: a full bucket is the same as none (bounded memory)."""
         for key in [k for k, b in self._buckets.items()

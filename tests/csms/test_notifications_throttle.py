@@ -63,6 +63,7 @@ async def test_dedup_rate_limit_and_mute(database_url: str, tmp_path: Path) -> N
             assert await service.notify("acct-busy", "booking.reminder", {"n": 3},
                                         dedup_key="booking.reminder:41") is None
             assert await service.notify("acct-busy", "ticket.opened", {"n": 1}) is None
+            await service.tick()  # the bucket is still empty after the restart: nothing goes out
             assert await states(driver, "session.progress") == [
                 ("held", 4), ("coalesced", 3), ("sent", 2), ("sent", 1)]
             # The bucket refills: the held one goes out (and nothing waits without bound).
