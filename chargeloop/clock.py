@@ -115,6 +115,7 @@ class SimClock:
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._running = False
         self._stepping = asyncio.Lock()
+        self._pace: tuple[float, float, float] | None = None  # wall0, sim0, until of a paced run
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -202,12 +203,14 @@ class SimClock:
         """Succeed ``event`` from asyncio code (a connection that closed, say) and wake the run
         loop; ignored if it has already been triggered."""
         if not event.triggered:
+            self._catch_up()
             event.succeed(value)
             self._notify()
 
     def spawn(self, generator: Generator[Any, Any, Any]) -> simpy.Process:
         """Start a SimPy process from asyncio code without waiting for it (what a station does
         after answering a CSMS call) and wake the run loop."""
+        self._catch_up()
         process = self.env.process(generator)
         self._notify()
         return process
@@ -220,6 +223,7 @@ class SimClock:
         needs time to pass, it finishes during the next :meth:`run`."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        self._catch_up()
         process = self.env.process(generator_function(*args))
 
         def done(event: simpy.Event) -> None:
@@ -236,6 +240,20 @@ class SimClock:
         if not self._running:
             await self._drain_now(future)
         return await future
+
+    def _catch_up(self) -> None:
+        """In a paced run, move simulation time up to the wall clock before something from
+        outside (a plug-in on the bench, a CSMS call) happens, so that it is stamped when it
+        happened rather than at the last event's time. Safe only where nothing is due before
+        that moment and no bridge holds time still; SimPy has no public setter for ``now``."""
+        if self._pace is None or self._opened != self._delivered:
+            return
+        wall0, sim0, until = self._pace
+        assert self.speed is not None
+        target = sim0 + (asyncio.get_running_loop().time() - wall0) * self.speed
+        target = min(target, self.env.peek(), until)
+        if target > self.env.now:
+            self.env._now = target
 
     def _notify(self) -> None:
         if self._wake is not None:
@@ -259,6 +277,8 @@ class SimClock:
         self._wake = wake = asyncio.Event()
         stop = env.timeout(until - env.now)
         wall0, sim0, speed = loop.time(), env.now, self.speed
+        if speed is not None:
+            self._pace = (wall0, sim0, until)
         lateness = self._lateness
         since_yield = 0
         try:
@@ -284,6 +304,7 @@ class SimClock:
                         await asyncio.sleep(0)
         finally:
             self._running = False
+            self._pace = None
             self._wake = None
 
     async def _drain_now(self, future: asyncio.Future[Any]) -> None:

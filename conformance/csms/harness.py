@@ -12,7 +12,7 @@ from typing import Any
 
 from chargeloop.ocppj import OcppVersion, TraceRecord
 from conformance.rawpeer import RawPeer
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut, SutStation
 from conformance.triggers import Triggers
 from conformance.verdicts import CaseFailed

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.csms.harness import StationPool, check, csms_sends, now_iso
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 

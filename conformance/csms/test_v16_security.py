@@ -26,7 +26,7 @@ from conformance.csms.harness import (
     csms_sends,
     now_iso,
 )
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 from conformance.verdicts import not_applicable

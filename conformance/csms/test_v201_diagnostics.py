@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conformance.csms.harness import StationPool, booted, check, csms_sends, id_token, now_iso
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 from conformance.verdicts import not_applicable

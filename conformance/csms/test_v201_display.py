@@ -23,7 +23,7 @@ from conformance.csms.harness import (
     energy_transfer_started_201,
     now_iso,
 )
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 

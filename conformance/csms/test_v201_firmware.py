@@ -27,7 +27,7 @@ from conformance.csms.harness import (
     now_iso,
     status_payload,
 )
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance.csms.harness import StationPool, booted, check, csms_sends, id_token
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 

@@ -28,7 +28,7 @@ from conformance.csms.harness import (
     now_iso,
     status_payload,
 )
-from conformance.station import TestStation
+from conformance.harness_station import TestStation
 from conformance.sut import Sut
 
 pytestmark = pytest.mark.asyncio

@@ -10,7 +10,7 @@ import secrets
 import pytest
 
 from conformance.csms.harness import StationPool, booted, check, csms_sends
-from conformance.station import IncomingCall, TestStation
+from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import TriggerHandle, Triggers
 from conformance.verdicts import not_applicable

@@ -24,7 +24,7 @@ from conformance.csms.harness import (
     now_iso,
     status_payload,
 )
-from conformance.station import TestStation
+from conformance.harness_station import TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 from conformance.verdicts import not_applicable

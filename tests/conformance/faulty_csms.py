@@ -20,7 +20,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import ServerConnection, serve
 
-from conformance.station import CASE_HEADER
+from conformance.harness_station import CASE_HEADER
 
 Payload = dict[str, Any]
 

@@ -218,7 +218,9 @@ async def test_paced_run_wakes_early_for_new_work() -> None:
     began = time.perf_counter()
     at = await asyncio.wait_for(clock.in_sim(now), 1)
     assert time.perf_counter() - began < 0.1
-    assert at < 500
+    # 0.05 s of wall time at speed 1000 is 50 simulated seconds, not the last event's time (0):
+    # what comes from outside (a plug-in on a bench) is stamped when it happened
+    assert 45 <= at < 500
     await runner
     assert clock.now == 500
 
