@@ -57,7 +57,6 @@ _PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
         "meter": "Emulate a Modbus energy meter over TCP or serial.",
         "run": "Run a bench file with real and simulated devices.",
     }),
-    "report": ("Render a run folder as an HTML report.", "reports", 10, {}),
 }
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -106,6 +105,15 @@ def _register_run() -> None:
 
 
 _register_run()
+
+
+def _register_report() -> None:
+    from chargeloop.cli_report import report
+
+    app.command("report")(report)
+
+
+_register_report()
 
 
 # -- demo ----------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """``chargeloop conformance``: the OCTT-named conformance suites.
 
 ``csms`` runs the suite in ``conformance/csms`` with pytest (so ``pytest conformance/csms
---csms-url ...`` is the same run): the harness plays the stations. ``station`` (the harness
-plays the CSMS) arrives with issue 7.
+--csms-url ...`` is the same run): the harness plays the stations. ``station`` runs
+``conformance/station``: the harness plays the CSMS and listens (``--listen``) for the station
+under test, or starts the simulator's station (``--simulated``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-
-err_console = Console(stderr=True)
 
 app = typer.Typer(help="OCTT-named conformance suites: CSMS or station under test.",
                   no_args_is_help=True)
@@ -80,10 +78,69 @@ def csms(
     sys.exit(0 if code == pytest.ExitCode.OK else 1)
 
 
-@app.command("station", context_settings={"allow_extra_args": True,
-                                          "ignore_unknown_options": True})
-def station(ctx: typer.Context) -> None:
-    """Check a charging station: chargeloop plays the CSMS. [not available yet: issue 7]"""
-    err_console.print("[bold yellow]chargeloop conformance station[/] is not available yet: the "
-                      "station-under-test suite arrives with issue 7. See the README's roadmap.")
-    raise typer.Exit(2)
+@app.command("station")
+def station(
+    listen: Annotated[str | None, typer.Option(
+        help="Listen as the CSMS on HOST:PORT; the station connects to "
+             "ws://HOST:PORT/ocpp/<station id>.")] = None,
+    simulated: Annotated[bool, typer.Option(
+        "--simulated", help="Start the simulator's station and test it.")] = False,
+    version: Annotated[str | None, typer.Option(
+        help="OCPP version: 1.6 or 2.0.1 (default: the SUT file's, else 2.0.1).")] = None,
+    profile: Annotated[list[str] | None, typer.Option(
+        help="A certification profile the station claims (repeatable; core always).")] = None,
+    sut: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="SUT file (YAML): features, station id and password, security profile, tokens, "
+             "intervals, actions.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Apply OCTT's stricter readings where they differ from the spec.")]
+    = False,
+    case: Annotated[list[str] | None, typer.Option(
+        help="Run only this case id (repeatable), e.g. TC_003_CS.")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where the run folder goes.")] = Path("runs"),
+    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
+    allure_dir: Annotated[Path | None, typer.Option(
+        help="Also write Allure results here (allure-pytest).")] = None,
+) -> None:
+    """Check a charging station: chargeloop plays the CSMS, case by case by OCTT id.
+    Exit code 0 only if no case failed."""
+    import pytest
+
+    if not (listen or simulated):
+        raise typer.BadParameter("give the station: --listen HOST:PORT for a station that "
+                                 "connects to chargeloop, or --simulated", param_hint="--listen")
+    if listen is not None:
+        from conformance.station.listener import listen_address
+
+        try:
+            listen_address(listen)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--listen") from None
+    if version is not None and version not in ("1.6", "2.0.1"):
+        raise typer.BadParameter(f"{version!r}: use 1.6 or 2.0.1", param_hint="--version")
+    suite = Path(str(resources.files("conformance") / "station"))
+    args = [str(suite), "-p", "no:cacheprovider", "-q", "--runs-dir", str(runs_dir),
+            "--rootdir", str(suite.parent), "-c", str(suite.parent / "pytest.ini")]
+    if listen:
+        args += ["--listen", listen]
+    if simulated:
+        args.append("--simulated")
+    if version:
+        args += ["--ocpp-version", version]
+    for name in profile or []:
+        args += ["--profile", name]
+    if sut:
+        args += ["--sut", str(sut)]
+    if strict:
+        args.append("--strict-octt")
+    if case:
+        args += ["-k", " or ".join(case)]
+    if junit:
+        args += ["--junitxml", str(junit)]
+    if allure_dir:
+        args += ["--alluredir", str(allure_dir)]
+    code = pytest.main(args)
+    if code == pytest.ExitCode.USAGE_ERROR:
+        raise typer.Exit(2)
+    sys.exit(0 if code == pytest.ExitCode.OK else 1)

@@ -120,7 +120,13 @@ def _run_one(spec: ScenarioSpec, out: Path) -> SimulationResult:
         def progress(done: float, total: float) -> None:
             bar.update(task, completed=done, sim=f"{done / 3600:.1f} of {total / 3600:.1f} h")
 
-        return asyncio.run(run_scenario(spec, runs_root=out, progress=progress))
+        result = asyncio.run(run_scenario(spec, runs_root=out, progress=progress))
+    if result.run_folder is not None:
+        from reports import write_report
+
+        report = write_report(result.run_folder)  # the run folder's report.html
+        console.print(f"report: {report}")
+    return result
 
 
 def _held(result: SimulationResult, allow_unchecked: bool) -> bool:

@@ -5,7 +5,11 @@ from the asyncio loop under one rule that keeps results deterministic whatever t
 events at the current simulation time may always be processed, but **time advances only when no
 bridged asyncio operation is pending**. With ``speed=None`` it then advances at once (as fast as
 possible); with a speed it first sleeps until the wall time the next event is due (waking early
-when something new is scheduled) and records the lateness of every step.
+when something new is scheduled) and records the lateness of every step. A paced run also keeps
+simulation time up with the wall clock for what comes from outside: when the last pending bridge
+completes, or asyncio code starts or triggers something, simulation time first moves to the
+present moment (never past the next scheduled event), so that a bench action or an answer is
+stamped when it happened.
 
 Two bridges join the worlds:
 
@@ -176,6 +180,10 @@ class SimClock:
         while self._delivered in self._bridges and self._bridges[self._delivered].done:
             ready = self._bridges.pop(self._delivered)
             self._delivered += 1
+            if self._delivered == self._opened:
+                # paced: the answer arrives when it arrived, so that a timer started on it
+                # (a retry interval, a connection timeout) does not fire early on the wall clock
+                self._catch_up()
             if ready.ok:
                 ready.event.succeed(ready.value)
             else:

@@ -5,10 +5,14 @@ folder and the summary.
 ``chargeloop conformance csms ...`` (which calls pytest) behave the same. Each test is one OCTT
 case (``@pytest.mark.case("TC_B_01_CSMS")``); at the end every ``_CSMS`` case of the catalogue for
 the SUT's OCPP version has a verdict, ``not_implemented`` where the suite has no test for it yet.
+
+The same hooks serve the station-under-test suite (``conformance/station``, ``--listen`` or
+``--simulated``): then the side under test is ``CS`` and the ``_CS`` cases get the verdicts.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import time
 from dataclasses import dataclass, field, replace
@@ -47,6 +51,13 @@ class SuiteState:
     summary: dict[str, Any] | None = None
     deselected: set[str] = field(default_factory=set)  # cases with a test left out (-k)
     extra_cases: dict[str, Case] = field(default_factory=dict)  # robustness checks
+    case_started: dict[str, float] = field(default_factory=dict)  # wall clock at setup
+    side: str = "CSMS"  # the side under test: "CSMS" (the suite plays stations) or "CS"
+    listen: str | None = None  # CS side: where the harness listens as the CSMS
+
+    @property
+    def run_name(self) -> str:
+        return "conformance-station" if self.side == "CS" else "conformance-csms"
 
 
 STATE = pytest.StashKey[SuiteState]()
@@ -66,6 +77,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="start the chargeloop reference CSMS and test it")
     group.addoption("--strict-octt", action="store_true",
                     help="apply OCTT's stricter readings where they differ from the spec")
+    group.addoption("--listen", help="station under test: listen as the CSMS on HOST:PORT "
+                                     "(the station connects to ws://HOST:PORT/ocpp/<id>)")
+    group.addoption("--simulated", action="store_true",
+                    help="station under test: start the simulator's station and test it")
+    group.addoption("--simulated-faults", help=argparse.SUPPRESS)  # negative controls
     group.addoption("--runs-dir", default="runs",
                     help="where the run folder goes (default: runs/); 'none' for no folder")
 
@@ -78,6 +94,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     sut = _sut(config)
     state = SuiteState(sut=sut, strict=config.getoption("--strict-octt"), folder=None, trace=None)
+    if _station_side(config) or (sut.listen is not None and sut.url is None):
+        state.side = "CS"
+        state.listen = config.getoption("--listen") or sut.listen or \
+            ("127.0.0.1:0" if config.getoption("--simulated") else None)
+        if state.listen is None:
+            raise pytest.UsageError("no address to listen on: give --listen HOST:PORT, a SUT "
+                                    "file with listen, or --simulated")
+        _open_run_folder(config, state)
+        config.stash[STATE] = state
+        return
     if config.getoption("--reference"):
         from conformance.reference import reference_csms
 
@@ -85,18 +111,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if state.sut.url is None:
         raise pytest.UsageError("no CSMS to test: give --csms-url, a SUT file with url, or "
                                 "--reference")
+    _open_run_folder(config, state)
+    config.stash[STATE] = state
+
+
+def _open_run_folder(config: pytest.Config, state: SuiteState) -> None:
     runs_dir = config.getoption("--runs-dir")
     if runs_dir != "none":
-        state.folder = RunFolder.create(Path(runs_dir), "conformance-csms", kind="conformance")
+        state.folder = RunFolder.create(Path(runs_dir), state.run_name, kind="conformance")
         state.trace = state.folder.trace_writer()
-    config.stash[STATE] = state
 
 
 def _is_conformance_run(config: pytest.Config) -> bool:
     try:
-        return any(config.getoption(o) for o in ("--csms-url", "--reference", "--sut"))
+        return any(config.getoption(o) for o in ("--csms-url", "--reference", "--sut",
+                                                 "--listen", "--simulated"))
     except ValueError:
         return False
+
+
+def _station_side(config: pytest.Config) -> bool:
+    """A station-under-test run: ``--listen`` or ``--simulated``."""
+    return bool(config.getoption("--listen") or config.getoption("--simulated"))
 
 
 def _sut(config: pytest.Config) -> Sut:
@@ -141,7 +177,7 @@ def case_of(item: pytest.Item) -> Case | None:
         return None
     case_id, title = marker.args
     return Case(id=case_id, version=item.config.stash[STATE].sut.version, title=title,
-                sut="CSMS", block="", profiles=(ROBUSTNESS,), requirement="",
+                sut=item.config.stash[STATE].side, block="", profiles=(ROBUSTNESS,), requirement="",
                 note="robustness: not part of OCA certification")
 
 
@@ -159,10 +195,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if STATE not in config.stash:
         return
     sut = config.stash[STATE].sut
+    side = config.stash[STATE].side
     keep, drop = [], []
     for item in items:
         row = case_of(item)
-        if row is None or row.version is not sut.version:
+        if row is None or row.version is not sut.version or row.sut != side:
             drop.append(item)
             continue
         keep.append(item)
@@ -189,11 +226,14 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     try:
         return (yield)
     finally:
-        pool = getattr(item, "funcargs", {}).get("stations")
-        if allure is not None and pool is not None:
+        funcargs = getattr(item, "funcargs", {})
+        pool = funcargs.get("stations")
+        csms = funcargs.get("csms")  # station under test: the CSMS the harness plays
+        if allure is not None and (pool is not None or csms is not None):
             from chargeloop.ocppj.trace import format_record
 
-            frames = [r for station in pool.made for r in station.frames]
+            frames = [r for station in pool.made for r in station.frames] if pool is not None \
+                else list(csms.frames)
             allure.attach("\n".join(format_record(r) for r in frames), name="OCPP trace",
                           attachment_type=allure.attachment_type.TEXT)
 
@@ -216,8 +256,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     results = config.stash[STATE].results
     previous = results.get(row.id)
     result = _result(row, report, call)
+    started = config.stash[STATE].case_started.setdefault(row.id, call.start)
     if result is not None and (previous is None or previous.verdict is Verdict.PASSED):
         result.duration_s += previous.duration_s if previous else 0.0
+        result.started_at = round(started, 6)
         results[row.id] = result
     return report
 
@@ -266,8 +308,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state.summary = summary
     if state.folder is not None:
         folder = state.folder
-        folder.write_manifest({"name": "conformance-csms", "sut": state.sut.name,
-                               "url": state.sut.url, "version": state.sut.version.value,
+        where = {"listen": state.listen} if state.side == "CS" else {"url": state.sut.url}
+        folder.write_manifest({"name": state.run_name, "sut": state.sut.name,
+                               "side_under_test": state.side, **where,
+                               "version": state.sut.version.value,
                                "profiles": list(state.sut.profiles),
                                "features": sorted(state.sut.features), "strict": state.strict,
                                "catalogues": "OCPP 2.0.1 Ed. 3 Part 6 (errata 2025-09); "
@@ -279,11 +323,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def all_results(state: SuiteState) -> list[CaseResult]:
-    """A verdict for every ``_CSMS`` case of the SUT's version (those run, the rest not
-    implemented), then the robustness checks."""
+    """A verdict for every case of the side under test (``_CSMS`` or ``_CS``) of the SUT's
+    version (those run, the rest not implemented), then the robustness checks."""
     out = []
     for row in catalogue(state.sut.version):
-        if row.sut != "CSMS":
+        if row.sut != state.side:
             continue
         if row.id in state.results:
             out.append(state.results[row.id])
@@ -317,7 +361,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if summary is None:
         return
     write = terminalreporter.write_line
-    terminalreporter.section("OCTT conformance (CSMS under test)")
+    terminalreporter.section("OCTT conformance (station under test)" if state.side == "CS"
+                             else "OCTT conformance (CSMS under test)")
     columns = [v.value for v in Verdict]
     write(f"{'profile':<20}" + "".join(f"{c:>17}" for c in columns))
     for name, counts in summary["profiles"].items():

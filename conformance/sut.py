@@ -1,4 +1,9 @@
-"""The SUT file: what the CSMS under test claims, and the values its cases need.
+"""The SUT file: what the CSMS (or the charging station) under test claims, and the values its
+cases need.
+
+Station under test (issue 7) adds ``listen``, ``security_profile``, ``actions`` (how the suite
+makes the station act: the simulator's control channel, an HTTP template per action, a prompt),
+``intervals`` and the station features (``STATION_FEATURES``); the rest is shared.
 
 YAML, checked against ``conformance/sut.schema.json``; a problem names the file, the line, the
 key and what would be valid (``chargeloop.yamldoc``). Everything has a default, so a CSMS that
@@ -48,6 +53,27 @@ FEATURES: dict[str, str] = {
     "get_transaction_status": "sends GetTransactionStatus (TC_E_29..E_34)",
 }
 
+# What a charging station under test may claim (issue 7): applicability of its ``_CS`` cases.
+STATION_FEATURES: dict[str, str] = {
+    "fixed_cable": "station: the connectors have a fixed cable (UnlockConnector NotSupported)",
+    "detachable_cable": "station: the connectors have a socket, the cable is detachable",
+    "local_auth_list": "station: a local authorization list (SendLocalList)",
+    "authorization_cache": "station: an authorization cache (ClearCache Accepted)",
+    "reservation_connector_zero": "station: reservations of the whole station (connector 0)",
+}
+FEATURES.update({name: text for name, text in STATION_FEATURES.items() if name not in FEATURES})
+
+# Actions a station-under-test case may need someone (or something) to do at the charger.
+STATION_ACTIONS: dict[str, str] = {
+    "fresh": "bring the station into its factory state and let it boot (simulated only)",
+    "plug_in": "plug an EV into EVSE {evse}",
+    "unplug": "unplug the EV from EVSE {evse}",
+    "present_token": "present id token {token} at EVSE {evse}",
+    "power_cycle": "switch the station off and on again",
+    "network_down": "cut the station's network connection",
+    "network_up": "restore the station's network connection",
+    "lock_failure": "make the connector lock of EVSE {evse} fail",
+}
 
 DEFAULT_NAME = "CSMS under test"
 
@@ -89,10 +115,33 @@ class TriggerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionSettings:
+    """How a station-under-test case makes the station act (plug in, present a token, ...)."""
+
+    kind: str = "none"  # simulated, http, interactive, none
+    base_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, HttpTrigger] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StationIntervals:
+    """Intervals the harness (as CSMS) configures on a station under test, in seconds: short
+    keeps a run short, long gives a slow charger room."""
+
+    heartbeat_s: int = 10
+    boot_retry_s: int = 10
+    connection_timeout_s: int = 15
+    meter_sample_s: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class TlsSettings:
     ca: Path | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
+    server_cert: Path | None = None  # station under test: the harness's certificate chain
+    server_key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +160,11 @@ class Sut:
     action_timeout_s: float = 60.0
     tls: TlsSettings = field(default_factory=TlsSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
+    # station under test
+    listen: str | None = None
+    security_profile: int = 0
+    actions: ActionSettings = field(default_factory=ActionSettings)
+    intervals: StationIntervals = field(default_factory=StationIntervals)
 
     def claims(self, feature: str) -> bool:
         if feature not in FEATURES:
@@ -155,6 +209,13 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
             problems.append(locator.problem(("features", i), f"unknown feature {name!r}"
                                             + choices(name, list(FEATURES), "features")))
     triggers = _triggers(data.get("triggers", {"kind": "none"}), locator, problems)
+    actions = _actions(data.get("actions", {"kind": "none"}), locator, problems)
+    profile = int(data.get("security_profile", 0))
+    stations_raw = data.get("stations", [{"id": "CONF-CS-1"}])
+    if profile in (1, 2) and "listen" in data and not stations_raw[0].get("password"):
+        problems.append(locator.problem(("security_profile",), f"security profile {profile} "
+                                        "(HTTP Basic auth) needs stations[0].password, the "
+                                        "password the station sends"))
     base = base_dir or Path.cwd()
     tls_raw = data.get("tls", {})
     tls = TlsSettings(**{k: (base / v) for k, v in tls_raw.items()})
@@ -173,7 +234,9 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
         rejected_station=_boot_station(data.get("rejected_station")),
         tokens=SutTokens(**data.get("tokens", {})),
         answer_timeout_s=float(timeouts.get("answer_s", 30.0)),
-        action_timeout_s=float(timeouts.get("action_s", 60.0)), tls=tls, triggers=triggers)
+        action_timeout_s=float(timeouts.get("action_s", 60.0)), tls=tls, triggers=triggers,
+        listen=data.get("listen"), security_profile=profile, actions=actions,
+        intervals=StationIntervals(**data.get("intervals", {})))
 
 
 def _boot_station(raw: dict[str, Any] | None) -> SutStation | None:
@@ -203,6 +266,31 @@ def _triggers(raw: dict[str, Any], locator: Locator, problems: list[Problem]) ->
                for action, t in raw.get("actions", {}).items()}
     return TriggerSettings(kind=kind, base_url=raw.get("base_url"), headers=headers,
                            actions=actions)
+
+
+def _actions(raw: dict[str, Any], locator: Locator, problems: list[Problem]) -> ActionSettings:
+    kind = raw["kind"]
+    headers = {}
+    for name, value in raw.get("headers", {}).items():
+        missing = [m for m in _ENV.findall(value) if m not in os.environ]
+        if missing:
+            problems.append(locator.problem(("actions", "headers", name),
+                                            f"environment variable {missing[0]} is not set"))
+        headers[name] = _ENV.sub(lambda m: os.environ.get(m.group(1), ""), value)
+    if kind == "http" and not raw.get("base_url"):
+        problems.append(locator.problem(("actions", "kind"), "http actions need base_url",
+                                        at_key=True))
+    templates = {}
+    for name, t in raw.get("templates", {}).items():
+        if name not in STATION_ACTIONS:
+            problems.append(locator.problem(("actions", "templates", name),
+                                            f"unknown action {name!r}"
+                                            + choices(name, list(STATION_ACTIONS), "actions")))
+            continue
+        templates[name] = HttpTrigger(path=t["path"], method=t.get("method", "POST"),
+                                      body=t.get("body"))
+    return ActionSettings(kind=kind, base_url=raw.get("base_url"), headers=headers,
+                          templates=templates)
 
 
 @cache

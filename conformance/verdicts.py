@@ -59,12 +59,13 @@ class CaseResult:
     expected: str | None = None
     actual: Any = None
     duration_s: float = 0.0
+    started_at: float | None = None  # wall clock (epoch s) at setup: finds the case's frames
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case_id, "verdict": self.verdict.value, "title": self.title,
                 "profiles": list(self.profiles), "reason": self.reason, "step": self.step,
                 "expected": self.expected, "actual": self.actual,
-                "duration_s": round(self.duration_s, 3)}
+                "duration_s": round(self.duration_s, 3), "started_at": self.started_at}
 
 
 @dataclass

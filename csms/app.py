@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from chargeloop import __version__
-from csms import uploads
+from csms import uploads, web
 from csms.api import accounts as accounts_api
 from csms.api import admin, alerts, audit, commands, control, events, history, stations, tokens
 from csms.api import authorization as authorization_api
 from csms.api import bookings as bookings_api
+from csms.api import driver_control as driver_control_api
 from csms.api import locations as locations_api
 from csms.api import maintenance as maintenance_api
 from csms.api import me as me_api
@@ -51,6 +52,8 @@ def create_api(core: CsmsCore) -> FastAPI:
     api.include_router(accounts_api.router)
     api.include_router(payments_api.router)
     api.include_router(me_api.router)
+    api.include_router(driver_control_api.router)
+    web.install(api)
     return api
 
 

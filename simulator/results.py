@@ -49,6 +49,44 @@ class SimulationResult:
     def visits(self) -> pd.DataFrame:
         return self.tables["visits"]
 
+    def figures(self) -> dict[str, Any]:
+        """The run report's plots as matplotlib figures, by name (``site_power``,
+        ``occupancy``, ``soc``, ``latency``, ``message_rate``, ...): a notebook shows each as it
+        is, ``fig.savefig("power.pdf")`` keeps one for a paper. Made by ``reports`` from this
+        result's tables, exactly as ``chargeloop report`` makes them from the run folder."""
+        from reports import figures
+
+        return figures(self.report_data())
+
+    def report_data(self) -> Any:
+        """This result as ``reports.RunData`` (the run folder's shape, from memory), for
+        ``reports.run_kpis(...)``, ``reports.render_run(...)`` and the plots."""
+        from reports import RunData
+
+        manifest: dict[str, Any] = {"kind": "scenario", "scenario": self.scenario,
+                                    "seed": self.seed}
+        if self.run_folder is not None and (self.run_folder / "manifest.json").is_file():
+            import orjson
+
+            manifest = orjson.loads((self.run_folder / "manifest.json").read_bytes())
+        else:
+            manifest.update(self._inferred_context())
+        return RunData.from_tables(self.scenario, self.tables, manifest=manifest,
+                                   summary=self.summary())
+
+    def _inferred_context(self) -> dict[str, Any]:
+        """Start and length of a run written nowhere, read off its tables: the start from any
+        row with both simulation seconds and UTC time; the length up to the last message
+        (heartbeats run to the end, so at most one interval short)."""
+        found: dict[str, Any] = {}
+        messages = self.tables.get("messages")
+        if messages is not None and len(messages) and "t_utc" in messages:
+            first = messages.iloc[0]
+            start = pd.Timestamp(first["t_utc"]) - pd.to_timedelta(first["t_s"], unit="s")
+            found["start"] = start.isoformat()
+            found["duration_s"] = float(messages["t_s"].max())
+        return found
+
     def summary(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "seed": self.seed, "passed": self.passed,
                 "kpis": self.kpis, "lateness": self.lateness,

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chargeloop.ocppj import OcppVersion, TraceRecord
-from conformance.rawpeer import RawPeer
 from conformance.harness_station import IncomingCall, TestStation
+from conformance.rawpeer import RawPeer
 from conformance.sut import Sut, SutStation
 from conformance.triggers import Triggers
 from conformance.verdicts import CaseFailed

@@ -39,7 +39,7 @@ from csms.api.billing_views import (
 from csms.api.schemas import ErrorBody
 from csms.api.security import Core, DriverAccount
 from csms.core import CsmsCore
-from csms.domain.driver_sessions import DriverSession, sessions_of
+from csms.domain.driver_sessions import DriverSession, latest_power_w, sessions_of
 from csms.domain.receipts import Receipt, plain
 from csms.domain.tariffs import UnknownTransaction
 from csms.payments.documents import receipt_html, statement_html
@@ -82,6 +82,9 @@ class DriverSessionView(BaseModel):
     started_at: datetime | None
     stopped_at: datetime | None
     energy_wh: float
+    power_w: float | None = Field(None, description="While it runs: the power of the latest "
+                                                    "reading, in W; None once ended or before "
+                                                    "the first reading.")
     cost: SessionCostView | None = Field(description="None: no tariff applies (free).")
     payment: SessionPaymentView
     receipt_id: str | None
@@ -97,11 +100,12 @@ async def _session_view(core: CsmsCore, session: DriverSession) -> DriverSession
         cost = await core.tariffs.session_cost(tx["station_id"], tx["ocpp_transaction_id"])
     except UnknownTransaction:
         cost = None
+    power_w = await latest_power_w(core.db, tx["id"]) if tx["state"] == "Active" else None
     return DriverSessionView(
         station_id=tx["station_id"], transaction_id=tx["ocpp_transaction_id"],
         evse_id=tx["evse_id"], connector_id=tx["connector_id"], id_token=tx["id_token"],
         state=tx["state"], charging_state=tx["charging_state"], started_at=tx["started_at"],
-        stopped_at=tx["stopped_at"], energy_wh=tx["energy_wh"],
+        stopped_at=tx["stopped_at"], energy_wh=tx["energy_wh"], power_w=power_w,
         cost=None if cost is None else SessionCostView(
             total=str(cost.total.amount), net=str(cost.net.amount), vat=str(cost.vat.amount),
             currency=cost.currency, final=cost.final, as_of=cost.as_of,

@@ -57,3 +57,31 @@ async def sessions_of(db: Database, account_id: str, *, active: bool | None = No
         found.append(DriverSession(transaction, Payment.from_row(payments[row["_payment_id"]]),
                                    row["_receipt_id"]))
     return found
+
+
+POWER = "Power.Active.Import"
+PHASES = ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N")
+
+
+async def latest_power_w(db: Database, transaction_row_id: int) -> float | None:
+    """The power a running session draws now: its latest Power.Active.Import reading (the
+    total, or the sum of the phases when the station reports them one by one); None before
+    the first reading."""
+    m = t.meter_values.c
+
+    # Outlet (the default location) is what goes to the car; Inlet would be the grid side.
+    reading = and_(m.transaction_id == transaction_row_id, m.measurand == POWER,
+                   m.location.is_(None) | (m.location == "Outlet"))
+
+    async def read(conn: AsyncConnection) -> list[Any]:
+        newest = select(m.timestamp).where(reading).order_by(m.timestamp.desc()).limit(1)
+        return list((await conn.execute(select(m.phase, m.value).where(
+            reading, m.timestamp == newest.scalar_subquery()))).all())
+
+    rows = await db.read(read)
+    if not rows:
+        return None
+    total = [value for phase, value in rows if phase is None]
+    if total:
+        return float(total[-1])
+    return float(sum(value for phase, value in rows if phase in PHASES))

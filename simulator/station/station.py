@@ -817,7 +817,10 @@ class SimStation:
                         self._outbox.pop()
                     self._fail(message, exc)
                     continue
-                self._outbox.pop()
+                # the connection may have dropped while the answer was on its way (a live
+                # message is then gone from the outbox already): pop only what is still there
+                if self._outbox and self._outbox.head() is message:
+                    self._outbox.pop()
                 self.record_message(message.action, "out", _ms(began),
                                     "replayed" if message.queued else "ok")
                 if message.on_answer is not None:

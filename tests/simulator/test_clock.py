@@ -147,7 +147,8 @@ async def test_in_sim_round_trip_while_running_and_while_stopped() -> None:
     runner = asyncio.create_task(clock.run(until=110))
     await asyncio.sleep(0.02)
     started, finished, answer = await asyncio.wait_for(clock.in_sim(handler, 5), 1)
-    assert 100 <= started == finished < 110 and answer == 10
+    # paced: the answer comes at the simulated moment it arrived (a few ms later), never before
+    assert 100 <= started <= finished < 110 and answer == 10
     await runner
 
 
@@ -223,6 +224,22 @@ async def test_paced_run_wakes_early_for_new_work() -> None:
     assert 45 <= at < 500
     await runner
     assert clock.now == 500
+
+
+async def test_paced_answer_arrives_at_the_wall_time_it_came() -> None:
+    """At speed 1000 a call answered after 0.05 s of wall time resumes its process about 50
+    simulated seconds later, so an interval timed from the answer is not cut short."""
+    clock = SimClock(START, speed=1000.0)
+    env = clock.env
+    seen: list[float] = []
+
+    def caller() -> Any:
+        yield clock.bridge(asyncio.sleep(0.05))
+        seen.append(env.now)
+
+    env.process(caller())
+    await clock.run(until=500)
+    assert len(seen) == 1 and 45 <= seen[0] < 500
 
 
 async def test_run_rules() -> None:

@@ -1,0 +1,1 @@
+"""Station under test: the harness plays the CSMS (issue 7)."""

@@ -1,0 +1,96 @@
+"""Fixtures of the station-under-test suite: the harness (the CSMS the suite plays, listening
+for the whole run), the simulated station when asked for, and each case's view of them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from conformance.plugin import SuiteState, case_of, state_of
+from conformance.station.actions import make_actions
+from conformance.station.csms import TestCsms
+from conformance.station.harness import Harness
+from conformance.station.listener import listen_address, tls_setup
+from conformance.station.simulated import SimulatedOptions, simulated_station
+from conformance.sut import Sut
+from conformance.verdicts import CaseFailed
+
+
+@pytest.fixture(scope="session")
+def suite(request: pytest.FixtureRequest) -> SuiteState:
+    return state_of(request.config)
+
+
+@pytest.fixture(scope="session")
+def sut(harness: Harness) -> Sut:
+    return harness.sut
+
+
+@pytest.fixture(scope="session")
+def strict(suite: SuiteState) -> bool:
+    return suite.strict
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def harness(request: pytest.FixtureRequest, suite: SuiteState
+                  ) -> AsyncIterator[Harness]:
+    config = request.config
+    simulated = bool(config.getoption("--simulated"))
+    sut = suite.sut
+    if simulated and sut.security_profile in (1, 2) and sut.stations[0].password is None:
+        # the simulated station gets a password for Basic auth, as a vendor would configure
+        first = replace(sut.stations[0], password=secrets.token_urlsafe(18)[:24])
+        sut = replace(sut, stations=(first, *sut.stations[1:]))
+    host, port = listen_address(suite.listen or "127.0.0.1:0")
+    folder = suite.folder.path if suite.folder is not None else None
+    with contextlib.ExitStack() as stack:
+        tls = tls_setup(sut, folder, stack)
+        csms = TestCsms(sut, suite.trace)
+        await csms.start(host, port, tls.server_context)
+        control_url = None
+        if simulated:
+            first = sut.stations[0]
+            options = SimulatedOptions(
+                url=csms.url, identity=first.id, version=sut.version, evses=first.evses,
+                password=first.password, ca_file=str(tls.ca_file) if tls.ca_file else None,
+                client_cert=str(tls.client_cert) if tls.client_cert else None,
+                fixed_cable=sut.claims("fixed_cable"),
+                faults=config.getoption("--simulated-faults"))
+            workdir = Path(folder) if folder is not None else None
+            control_url = await asyncio.to_thread(
+                stack.enter_context, simulated_station(options, workdir))
+        actions = make_actions(sut.actions, control_url)
+        made = Harness(sut, csms, actions)
+        try:
+            yield made
+        finally:
+            await actions.close()
+            await csms.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def csms(request: pytest.FixtureRequest, harness: Harness) -> AsyncIterator[TestCsms]:
+    """The CSMS of one case; at the end any frame of the station that broke the schemas or the
+    framing rules fails the case."""
+    row = case_of(request.node)
+    harness.case_id = row.id if row else ""
+    harness.csms.begin_case()
+    yield harness.csms
+    violations = harness.csms.violations
+    if violations:
+        first = violations[0]
+        raise CaseFailed("every frame", "frames that follow the schemas and the OCPP-J rules",
+                         f"{first.raw} [{first.outcome}]")
+
+
+@pytest.fixture
+def h(harness: Harness, csms: TestCsms) -> Harness:
+    """The harness for one case (its ``csms`` fixture has begun the case)."""
+    return harness

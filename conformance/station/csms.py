@@ -1,0 +1,373 @@
+"""The CSMS the suite plays when a charging station is under test (OCTT's "test system").
+
+``TestCsms`` listens (``serve_ocpp``: OCPP-J subprotocol, HTTP Basic auth for security profile 1
+and 2, TLS and mutual TLS for 2 and 3) and runs each station connection through ``OcppSession``
+in strict mode: what the station sends is checked against the official schemas and the framing
+rules, and a frame that breaks them is a violation the case fails on.
+
+Every CALL of the station is answered at once, by a default a compliant CSMS would give
+(``Answers``: BootNotification Accepted, Authorize by the SUT file's tokens, transaction ids,
+...) or by what the case set beforehand (``answer_next``), and is kept in the case's inbox.
+Cases read the inbox in order of arrival: ``receive`` waits for the next CALL of an action that
+matches, ``nothing`` checks that none comes within a time, ``call`` sends the CSMS's CALLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chargeloop.ocppj import OcppError, OcppSession, OcppVersion, TraceRecord
+from chargeloop.ocppj.actions import Role, may_send
+from chargeloop.ocppj.errors import CallErrorReceived, CallTimeout, PayloadInvalid, SessionClosed
+from chargeloop.ocppj.schemas import known_actions, warm_up
+from chargeloop.ocppj.transport.websocket import (
+    ConnectionInfo,
+    OcppServer,
+    WebSocketTransport,
+    serve_ocpp,
+)
+from conformance.sut import Sut
+from conformance.verdicts import CaseFailed
+
+Where = Callable[[dict[str, Any]], bool]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Received:
+    """One CALL of the station, as the harness answered it."""
+
+    index: int  # arrival order over the whole run
+    connection: int  # which connection (a reboot opens a new one)
+    action: str
+    payload: dict[str, Any]
+    at: float  # time.monotonic() on arrival
+    answer: dict[str, Any] | None = None  # None: answered with a CALLERROR
+    consumed: bool = False
+
+
+class Answers:
+    """What a compliant CSMS answers, from the SUT file's tokens and intervals."""
+
+    def __init__(self, sut: Sut) -> None:
+        self.sut = sut
+        self.transaction_ids = itertools.count(1)
+        tokens = sut.tokens
+        self.token_status = {tokens.valid: "Accepted", tokens.valid_2: "Accepted",
+                             tokens.invalid: "Invalid", tokens.blocked: "Blocked",
+                             tokens.expired: "Expired"}
+        self.transactions: dict[int, str] = {}  # 1.6 transaction id -> idTag
+
+    def status_of(self, token: str | None) -> str:
+        return self.token_status.get(token or "", "Invalid")
+
+    def info16(self, token: str | None) -> dict[str, Any]:
+        status = self.status_of(token)
+        info: dict[str, Any] = {"status": status}
+        if status == "Accepted":
+            info["parentIdTag"] = self.sut.tokens.group_id
+        return info
+
+    def info201(self, token: dict[str, Any] | None) -> dict[str, Any]:
+        status = self.status_of((token or {}).get("idToken"))
+        info: dict[str, Any] = {"status": status}
+        if status == "Accepted":
+            info["groupIdToken"] = {"idToken": self.sut.tokens.group_id, "type": "Central"}
+        return info
+
+    def default(self, version: OcppVersion, action: str, payload: dict[str, Any]
+                ) -> dict[str, Any]:
+        if action == "BootNotification":
+            return {"status": "Accepted", "currentTime": now_iso(),
+                    "interval": self.sut.intervals.heartbeat_s}
+        if action == "Heartbeat":
+            return {"currentTime": now_iso()}
+        if version is OcppVersion.V16:
+            if action == "Authorize":
+                return {"idTagInfo": self.info16(payload.get("idTag"))}
+            if action == "StartTransaction":
+                tx_id = next(self.transaction_ids)
+                self.transactions[tx_id] = payload.get("idTag", "")
+                return {"transactionId": tx_id, "idTagInfo": self.info16(payload.get("idTag"))}
+            if action == "StopTransaction":
+                return {"idTagInfo": self.info16(payload["idTag"])} if "idTag" in payload \
+                    else {}
+            if action == "DataTransfer":
+                return {"status": "Accepted"}
+            return {}
+        if action == "Authorize":
+            return {"idTokenInfo": self.info201(payload.get("idToken"))}
+        if action == "TransactionEvent":
+            return {"idTokenInfo": self.info201(payload["idToken"])} if "idToken" in payload \
+                else {}
+        if action == "DataTransfer":
+            return {"status": "Accepted"}
+        if action in ("SignCertificate", "Get15118EVCertificate", "GetCertificateStatus"):
+            return {"status": "Rejected"} if action != "Get15118EVCertificate" else \
+                {"status": "Failed", "exiResponse": ""}
+        return {}
+
+
+@dataclass
+class _Connection:
+    number: int
+    identity: str
+    session: OcppSession
+    info: ConnectionInfo
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class TestCsms:
+    """The harness as the CSMS: one server for the whole run, cases in turn."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, sut: Sut, trace: Callable[[TraceRecord], None] | None = None) -> None:
+        self.sut = sut
+        self.version = sut.version
+        self._trace = trace
+        self.answers = Answers(sut)
+        self.server: OcppServer | None = None
+        self.connections: list[_Connection] = []
+        self.inbox: list[Received] = []
+        self.frames: list[TraceRecord] = []  # this case's frames
+        self._next: dict[str, list[dict[str, Any] | OcppError]] = {}
+        self._arrived = asyncio.Condition()
+        self._counter = itertools.count()
+        self.first_connection = 0  # the case's messages come from this connection on
+        self.refused: list[str] = []  # handshakes refused (wrong password, ...)
+
+    # -- serving -------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+        # compile every schema now: the first frame of each action must not arrive late because
+        # the harness was busy compiling (TC_001 measures the station's retry interval)
+        warm_up(self.version)
+        password_check = None
+        if self.sut.security_profile in (1, 2):
+            password_check = self._check_password
+        self.server = await serve_ocpp(
+            self._on_connect, host, port, versions=[self.version],
+            check_password=password_check, ssl_context=ssl_context,
+            require_certificate_identity=self.sut.security_profile == 3,
+            ping_interval=None)
+
+    def _check_password(self, identity: str, password: str | None) -> bool:
+        expected = {s.id: s.password for s in self.sut.stations}.get(identity)
+        ok = password is not None and password == expected
+        if not ok:
+            self.refused.append(f"{identity}: {'no' if password is None else 'wrong'} "
+                                "password")
+        return ok
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    async def close(self) -> None:
+        for connection in self.connections:
+            if not connection.session.closed:
+                await connection.session.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _on_connect(self, transport: WebSocketTransport, info: ConnectionInfo) -> None:
+        session = OcppSession(transport, self.version, role=Role.CSMS, identity=info.identity,
+                              call_timeout=self.sut.answer_timeout_s, trace=self._record)
+        connection = _Connection(len(self.connections), info.identity, session, info)
+        for action in known_actions(self.version):
+            if may_send(self.version, Role.STATION, action):
+                session.route(action, self._handler(connection, action))
+        self.connections.append(connection)
+        async with self._arrived:
+            self._arrived.notify_all()
+        try:
+            await session.serve()
+        finally:
+            connection.closed.set()
+            async with self._arrived:
+                self._arrived.notify_all()
+
+    def _handler(self, connection: _Connection, action: str) -> Callable[[dict[str, Any]], Any]:
+        async def handle(payload: dict[str, Any]) -> dict[str, Any]:
+            queued = self._next.get(action)
+            answer: dict[str, Any] | OcppError = queued.pop(0) if queued else \
+                self.answers.default(self.version, action, payload)
+            received = Received(next(self._counter), connection.number, action, payload,
+                                time.monotonic(),
+                                None if isinstance(answer, OcppError) else answer)
+            self.inbox.append(received)
+            async with self._arrived:
+                self._arrived.notify_all()
+            if isinstance(answer, OcppError):
+                raise answer
+            return answer
+
+        return handle
+
+    def _record(self, record: TraceRecord) -> None:
+        self.frames.append(record)
+        if self._trace is not None:
+            self._trace(record)
+
+    # -- a case --------------------------------------------------------------------------------
+
+    def begin_case(self) -> None:
+        """Forget the previous case's messages and answers."""
+        self.inbox = [r for r in self.inbox if r.connection >= len(self.connections)]
+        self.frames = []
+        self._next = {}
+        self.first_connection = len(self.connections) - 1 if self.connected else \
+            len(self.connections)
+
+    @property
+    def connection(self) -> _Connection | None:
+        live = [c for c in self.connections if not c.closed.is_set()]
+        return live[-1] if live else None
+
+    @property
+    def connected(self) -> bool:
+        return self.connection is not None
+
+    def answer_next(self, action: str, answer: dict[str, Any] | OcppError) -> None:
+        """Answer the station's next ``action`` with ``answer`` (queued: several in turn)."""
+        self._next.setdefault(action, []).append(answer)
+
+    async def new_connection(self, after: int, timeout_s: float, *, step: str) -> int:
+        """Wait until the station opens a connection numbered ``after`` or later."""
+        async def opened() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.connections) > after)
+
+        try:
+            await asyncio.wait_for(opened(), timeout_s)
+        except TimeoutError:
+            detail = "; ".join(self.refused[-3:]) or "no connection"
+            raise CaseFailed(step, f"the station to connect within {timeout_s:g} s",
+                             detail) from None
+        self.first_connection = max(self.first_connection, after)
+        return len(self.connections) - 1
+
+    async def disconnected(self, number: int, timeout_s: float, *, step: str) -> None:
+        connection = self.connections[number]
+        try:
+            await asyncio.wait_for(connection.closed.wait(), timeout_s)
+        except TimeoutError:
+            raise CaseFailed(step, f"the station to close its connection within "
+                             f"{timeout_s:g} s", "still connected") from None
+
+    def _mine(self, record: Received) -> bool:
+        return record.connection >= self.first_connection
+
+    def received(self, action: str, where: Where | None = None) -> list[Received]:
+        """What the station sent of ``action`` in this case so far (consumed or not)."""
+        return [r for r in self.inbox if self._mine(r) and r.action == action
+                and (where is None or where(r.payload))]
+
+    async def receive(self, action: str, *, step: str, where: Where | None = None,
+                      timeout_s: float | None = None, expected: str | None = None) -> Received:
+        """The station's next not yet consumed ``action`` that matches ``where``."""
+        timeout_s = self.sut.action_timeout_s if timeout_s is None else timeout_s
+
+        def found() -> Received | None:
+            for record in self.inbox:
+                if self._mine(record) and not record.consumed and record.action == action \
+                        and (where is None or where(record.payload)):
+                    return record
+            return None
+
+        async def wait() -> Received:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: found() is not None)
+            record = found()
+            assert record is not None
+            return record
+
+        try:
+            record = await asyncio.wait_for(wait(), timeout_s)
+        except TimeoutError:
+            seen = [r.payload for r in self.received(action)][-3:]
+            raise CaseFailed(step, f"{expected or action} within {timeout_s:g} s",
+                             f"none came; {action} seen: {seen}" if seen else "nothing came"
+                             ) from None
+        record.consumed = True
+        return record
+
+    async def nothing(self, action: str, *, step: str, within_s: float,
+                      where: Where | None = None, expected: str | None = None) -> None:
+        """Fail ``step`` if the station sends ``action`` (matching ``where``) within
+        ``within_s`` seconds (those already here count too)."""
+        def came() -> Received | None:
+            return next((r for r in self.received(action, where) if not r.consumed), None)
+
+        async def wait() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: came() is not None)
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wait(), within_s)
+        record = came()
+        if record is not None:
+            raise CaseFailed(step, expected or f"no {action}", record.payload)
+
+    # -- CSMS -> station -----------------------------------------------------------------------
+
+    def _session(self, step: str) -> OcppSession:
+        connection = self.connection
+        if connection is None:
+            raise CaseFailed(step, "a connected station", "the station is not connected")
+        return connection.session
+
+    async def call(self, action: str, payload: dict[str, Any], *, step: str
+                   ) -> dict[str, Any]:
+        """Send ``action`` to the station; its answer, or ``CaseFailed`` naming ``step`` when
+        it answers with a CALLERROR, not at all, or with a payload its schema refuses."""
+        try:
+            return await self._session(step).call(action, payload)
+        except CallErrorReceived as exc:
+            raise CaseFailed(step, f"a {action} response", f"CALLERROR {exc.code}: "
+                             f"{exc.description}") from None
+        except CallTimeout:
+            raise CaseFailed(step, f"a {action} response within "
+                             f"{self.sut.answer_timeout_s:g} s", "no answer") from None
+        except SessionClosed:
+            raise CaseFailed(step, f"a {action} response", "the station closed the "
+                             "connection") from None
+        except (OcppError, PayloadInvalid) as exc:
+            raise CaseFailed(step, f"a schema-valid {action} response",
+                             f"{exc.kind.value}: {exc}") from None
+
+    async def call_or_error(self, action: str, payload: dict[str, Any], *, step: str
+                            ) -> dict[str, Any] | CallErrorReceived:
+        """For steps where the document accepts a response or a CALLERROR."""
+        try:
+            return await self._session(step).call(action, payload)
+        except CallErrorReceived as exc:
+            return exc
+        except CallTimeout:
+            raise CaseFailed(step, f"an answer to {action}", "no answer") from None
+        except SessionClosed:
+            raise CaseFailed(step, f"an answer to {action}", "the station closed the "
+                             "connection") from None
+        except (OcppError, PayloadInvalid) as exc:
+            raise CaseFailed(step, f"a schema-valid {action} response",
+                             f"{exc.kind.value}: {exc}") from None
+
+    @property
+    def violations(self) -> list[TraceRecord]:
+        """Frames from the station in this case that broke the schemas or framing rules."""
+        return [r for r in self.frames if r.direction == "in"
+                and r.outcome.startswith(("invalid", "malformed"))]

@@ -1,0 +1,130 @@
+"""What station-under-test cases share: the harness (the CSMS it plays, the actions adapter),
+how a case starts, and the OCTT reusable states (Booted, Authorized, Charging, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chargeloop.ocppj import OcppVersion
+from conformance.station.actions import Actions
+from conformance.station.csms import Received, TestCsms, now_iso
+from conformance.sut import Sut
+from conformance.verdicts import CaseFailed
+
+CONNECT_LIMIT_S = 30.0  # at most this long for a station to (re)connect and boot
+
+
+def check(condition: bool, step: str, expected: str, actual: Any) -> None:
+    """A validation of the case document: fail the case with the step unless it holds."""
+    if not condition:
+        raise CaseFailed(step, expected, actual)
+
+
+@dataclass
+class Harness:
+    sut: Sut
+    csms: TestCsms
+    actions: Actions
+    case_id: str = ""
+    booted_connection: int | None = None  # the connection whose boot was accepted
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def version(self) -> OcppVersion:
+        return self.sut.version
+
+    @property
+    def evses(self) -> int:
+        return self.sut.stations[0].evses
+
+    @property
+    def connect_s(self) -> float:
+        """How long the station may take to (re)connect and boot."""
+        return min(CONNECT_LIMIT_S, max(5.0, self.sut.action_timeout_s * 2))
+
+    @property
+    def wait_s(self) -> float:
+        """How long the station may take to do what a step implies."""
+        return self.sut.action_timeout_s
+
+    async def act(self, name: str, *, step: str, **params: Any) -> dict[str, Any]:
+        return await self.actions.perform(name, step=step, case=self.case_id, **params)
+
+    async def fresh(self, *, step: str = "initial state") -> int:
+        """The station in its initial state on a new connection: the simulated station is
+        rebuilt (``fresh``); a real one is power-cycled when the adapter can, else the
+        connection it has is used (waiting for one if there is none). The connection number."""
+        csms = self.csms
+        before = len(csms.connections)
+        if self.actions.can("fresh"):
+            await self.act("fresh", step=step)
+        elif self.actions.can("power_cycle") and csms.connected:
+            await self.act("power_cycle", step=step)
+        elif csms.connected:
+            connection = csms.connection
+            assert connection is not None
+            csms.first_connection = connection.number
+            return connection.number
+        return await csms.new_connection(before, self.connect_s, step=step)
+
+    async def booted(self, *, step: str = "Booted") -> None:
+        """OCTT "Booted": BootNotification answered Accepted, then a status for every
+        connector (1.6: connector 0 too)."""
+        number = await self.fresh(step=step)
+        if self.booted_connection == number and not self.actions.can("fresh"):
+            return
+        await self.csms.receive("BootNotification", step=f"{step}: BootNotification",
+                                timeout_s=self.connect_s)
+        await self.all_statuses("Available", step=step)
+        self.booted_connection = number
+
+    async def all_statuses(self, status: str, *, step: str) -> list[Received]:
+        connectors = range(0 if self.version is OcppVersion.V16 else 1, self.evses + 1)
+        return [await self.status(c, status, step=f"{step}: StatusNotification {c}")
+                for c in connectors]
+
+    async def status(self, connector: int, status: str, *, step: str,
+                     timeout_s: float | None = None) -> Received:
+        """The station's StatusNotification ``status`` for 1.6 connector / 2.0.1 EVSE
+        ``connector``."""
+        v16 = self.version is OcppVersion.V16
+        if v16:
+            def where(p: dict[str, Any]) -> bool:
+                return p.get("connectorId") == connector and p.get("status") == status
+        else:
+            def where(p: dict[str, Any]) -> bool:
+                return p.get("evseId") == connector and p.get("connectorStatus") == status
+        return await self.csms.receive("StatusNotification", step=step, where=where,
+                                       timeout_s=timeout_s,
+                                       expected=f"StatusNotification {status} for "
+                                                f"{'connector' if v16 else 'EVSE'} {connector}")
+
+    async def configure(self, key: str, value: str, *, step: str) -> None:
+        """1.6 ChangeConfiguration ``key`` = ``value``, which must be Accepted."""
+        answer = await self.csms.call("ChangeConfiguration", {"key": key, "value": value},
+                                      step=step)
+        check(answer.get("status") == "Accepted", step, f"ChangeConfiguration {key} Accepted",
+              answer)
+
+    # -- 1.6 reusable flows ----------------------------------------------------------------
+
+    async def charging16(self, token: str, *, step: str = "Charging", evse: int = 1
+                         ) -> Received:
+        """Plug in, present ``token``: StartTransaction (answered Accepted) and Charging.
+        Returns the StartTransaction."""
+        await self.act("plug_in", step=f"{step}: plug in", evse=evse)
+        await self.status(evse, "Preparing", step=f"{step}: StatusNotification Preparing")
+        await self.act("present_token", step=f"{step}: present token", evse=evse, token=token)
+        start = await self.csms.receive("StartTransaction", step=f"{step}: StartTransaction",
+                                        where=lambda p: p.get("connectorId") == evse)
+        await self.status(evse, "Charging", step=f"{step}: StatusNotification Charging")
+        return start
+
+
+def transaction_id(start: Received) -> int:
+    assert start.answer is not None
+    return int(start.answer["transactionId"])
+
+
+__all__ = ["Harness", "Received", "check", "now_iso", "transaction_id"]

@@ -1,0 +1,327 @@
+"""``--simulated``: the simulator's charging station as the system under test.
+
+It runs in a process of its own (``python -m conformance.station.simulated``), in real time,
+and reaches the harness exactly as a charger on the bench would: over a real WebSocket to the
+harness's URL, with its identity, password and TLS settings. Beside it runs its **control
+channel**, a small HTTP API on a loopback port that performs what a person would do at a real
+charger (``POST /actions/plug_in {"evse": 1}``): the built-in actions adapter calls it, and an
+HTTP-template SUT file can point at it too.
+
+``fresh`` replaces the station with a new one in its factory state (the suite asks for that
+before every case, as OCTT's tester power-cycles into the case's initial state). A faulty
+variant (``--faults module:NAME``, a dict of case id -> function patching a ``SimStation``)
+breaks one rule per case, for the suite's negative controls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chargeloop.clock import SimClock
+from chargeloop.ocppj import OcppVersion
+from simulator.backends import UrlBackend
+from simulator.station import ConnectorSpec, EvseSpec, Link, Recorder, SimStation, StationSpec
+from simulator.vehicles import VEHICLE_CATALOG, Vehicle
+
+log = logging.getLogger("chargeloop.conformance.simulated")
+
+STARTUP_LIMIT_S = 60.0
+VEHICLE = "Renault Zoe"
+Fault = Callable[[SimStation], None]
+
+
+@dataclass(frozen=True)
+class SimulatedOptions:
+    """What the simulated station is: its identity and how it reaches the harness."""
+
+    url: str
+    identity: str
+    version: OcppVersion
+    evses: int = 1
+    password: str | None = None
+    ca_file: str | None = None  # trust this CA for wss:// (security profiles 2 and 3)
+    client_cert: str | None = None  # profile 3: key and certificate (PEM)
+    fixed_cable: bool = False
+    faults: str | None = None  # "module:NAME" of a dict case id -> Fault
+
+
+def station_spec(options: SimulatedOptions) -> StationSpec:
+    """Factory state: quick to reconnect and reboot (a case waits for it), no start jitter."""
+    evses = tuple(EvseSpec(i, connectors=(ConnectorSpec(fixed_cable=options.fixed_cable),))
+                  for i in range(1, options.evses + 1))
+    return StationSpec(
+        options.identity, options.version, evses=evses, serial_number="SIM-0001",
+        password=options.password, start_jitter_s=0.0, reboot_s=0.5, boot_retry_s=10,
+        retry_backoff_min_s=0.5, retry_backoff_random_s=0.0, retry_backoff_repeat=2,
+        call_timeout_s=10.0, connection_timeout_s=60, transaction_id_prefix="SIM-")
+
+
+class SimulatedSut:
+    """The station and what the control channel does to it (inside the station's process)."""
+
+    def __init__(self, options: SimulatedOptions) -> None:
+        self.options = options
+        self.clock = SimClock(datetime.now(UTC), speed=1.0)
+        self.recorder = Recorder(messages=False)
+        self.rng = np.random.default_rng(7)
+        self.faults: dict[str, Fault] = _load_faults(options.faults)
+        tls = None
+        if options.url.startswith("wss://"):
+            tls = ssl.create_default_context(cafile=options.ca_file)
+            if options.client_cert:
+                tls.load_cert_chain(options.client_cert)
+        self.backend = UrlBackend(options.url, tls=tls, open_timeout_s=5.0)
+        self.station = self._build(None)
+
+    def _build(self, case_id: str | None) -> SimStation:
+        spec = station_spec(self.options)
+        station = SimStation(spec, self.clock, Link.to(self.backend, spec.id, spec.version),
+                             self.recorder, self.rng.spawn(1)[0])
+        fault = self.faults.get(case_id or "")
+        if fault is not None:
+            log.warning("faulty station for %s", case_id)
+            fault(station)
+        return station
+
+    async def run(self) -> None:
+        self.station.start()
+        while True:
+            await self.clock.run(self.clock.now + 3600.0)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def perform(self, name: str, params: dict[str, Any]) -> Any:
+        action = ACTIONS.get(name)
+        if action is None:
+            raise KeyError(f"unknown action {name!r}; the simulated station does "
+                           f"{', '.join(sorted(ACTIONS))}")
+        return await action(self, params)
+
+    async def _sim(self, generator_function: Callable[..., Any], *args: Any) -> Any:
+        return await self.clock.in_sim(generator_function, *args)
+
+    async def fresh(self, params: dict[str, Any]) -> Any:
+        """A new station in its factory state (the old one disconnects for good)."""
+        self.station.shutdown()
+        self.station = self._build(params.get("case"))
+        self.clock.spawn(_start(self.station, self.clock))
+        return {"identity": self.station.id}
+
+    async def plug_in(self, params: dict[str, Any]) -> Any:
+        car = Vehicle(VEHICLE_CATALOG[VEHICLE], soc=0.3, target_soc=1.0)
+        await self._sim(self.station.plug_in, _evse(params), car)
+        return {}
+
+    async def unplug(self, params: dict[str, Any]) -> Any:
+        await self._sim(self.station.unplug, _evse(params))
+        return {}
+
+    async def present_token(self, params: dict[str, Any]) -> Any:
+        token = str(params["token"])
+        return {"accepted": bool(await self._sim(self.station.present_token, _evse(params),
+                                                  token))}
+
+    async def power_cycle(self, params: dict[str, Any]) -> Any:
+        """Power off and on: transactions end (PowerLoss), the station boots again."""
+        station = self.station
+        for evse in station.evses:
+            if evse.tx is not None:
+                station.end_transaction(evse, "PowerLoss", "AbnormalCondition")
+        self.clock.spawn(station._reboot("PowerUp", "PowerUp"))
+        return {}
+
+    async def network_down(self, params: dict[str, Any]) -> Any:
+        seconds = params.get("seconds")
+        self.clock.spawn(_call(self.station.go_offline,
+                               None if seconds is None else float(seconds)))
+        return {}
+
+    async def network_up(self, params: dict[str, Any]) -> Any:
+        self.station._net_down_until = -math.inf
+        return {}
+
+    async def lock_failure(self, params: dict[str, Any]) -> Any:
+        """The connector lock fails at the next plug-in (ConnectorLockFailure)."""
+        self.clock.spawn(self.station.fault(_evse(params), "ConnectorLockFailure",
+                                            float(params.get("seconds", 5.0))))
+        return {}
+
+
+ACTIONS: dict[str, Callable[[SimulatedSut, dict[str, Any]], Any]] = {
+    "fresh": SimulatedSut.fresh, "plug_in": SimulatedSut.plug_in,
+    "unplug": SimulatedSut.unplug, "present_token": SimulatedSut.present_token,
+    "power_cycle": SimulatedSut.power_cycle, "network_down": SimulatedSut.network_down,
+    "network_up": SimulatedSut.network_up, "lock_failure": SimulatedSut.lock_failure,
+}
+
+
+def _evse(params: dict[str, Any]) -> int:
+    return int(params.get("evse", 1))
+
+
+def _start(station: SimStation, clock: SimClock) -> Any:
+    station.start()
+    yield clock.env.timeout(0)
+
+
+def _call(function: Callable[..., Any], *args: Any) -> Any:
+    function(*args)
+    yield from ()
+
+
+def _load_faults(spec: str | None) -> dict[str, Fault]:
+    if not spec:
+        return {}
+    module, _, name = spec.partition(":")
+    return dict(getattr(importlib.import_module(module), name))
+
+
+# -- the control channel (HTTP) --------------------------------------------------------------
+
+
+def control_app(sut: SimulatedSut) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True, "identity": sut.station.id,
+                             "online": sut.station.online})
+
+    async def action(request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        try:
+            params = await request.json() if await request.body() else {}
+        except ValueError:
+            return JSONResponse({"error": "the body must be a JSON object"}, 400)
+        if not isinstance(params, dict):
+            return JSONResponse({"error": "the body must be a JSON object"}, 400)
+        try:
+            result = await sut.perform(name, params)
+        except KeyError as exc:
+            return JSONResponse({"error": str(exc).strip("'\"")}, 404)
+        except (RuntimeError, ValueError) as exc:
+            return JSONResponse({"error": f"{name}: {exc}"}, 409)
+        return JSONResponse({"ok": True, "result": result})
+
+    return Starlette(routes=[Route("/health", health),
+                             Route("/actions/{name}", action, methods=["POST"])])
+
+
+async def serve(options: SimulatedOptions, port_file: Path) -> None:
+    import uvicorn
+
+    sut = SimulatedSut(options)
+    config = uvicorn.Config(control_app(sut), host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    station = asyncio.ensure_future(sut.run())
+    serving = asyncio.ensure_future(server.serve())
+    while not server.started:
+        if serving.done() or station.done():
+            break
+        await asyncio.sleep(0.01)
+    if server.started:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        port_file.write_text(str(port))
+    done, _ = await asyncio.wait({station, serving}, return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        task.result()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--identity", required=True)
+    parser.add_argument("--version", choices=["1.6", "2.0.1"], required=True)
+    parser.add_argument("--evses", type=int, default=1)
+    parser.add_argument("--password")
+    parser.add_argument("--ca-file")
+    parser.add_argument("--client-cert")
+    parser.add_argument("--fixed-cable", action="store_true")
+    parser.add_argument("--faults")
+    parser.add_argument("--port-file", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    options = SimulatedOptions(
+        url=args.url, identity=args.identity, version=OcppVersion.parse(args.version),
+        evses=args.evses, password=args.password, ca_file=args.ca_file,
+        client_cert=args.client_cert, fixed_cable=args.fixed_cable, faults=args.faults)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(options, Path(args.port_file)))
+
+
+# -- the suite's side: start it, find its control channel ------------------------------------
+
+
+class SimulatedStationError(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def simulated_station(options: SimulatedOptions, workdir: Path | None = None
+                      ) -> Iterator[str]:
+    """Start the simulated station; yields its control channel's base URL."""
+    with contextlib.ExitStack() as stack:
+        folder = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix="chargeloop-simulated-")))
+        folder.mkdir(parents=True, exist_ok=True)
+        port_file = folder / "control.port"
+        log_path = folder / "station.log"
+        command = [sys.executable, "-m", "conformance.station.simulated", "--url", options.url,
+                   "--identity", options.identity, "--version",
+                   options.version.value.removeprefix("ocpp"), "--evses", str(options.evses),
+                   "--port-file", str(port_file)]
+        for flag, value in (("--password", options.password), ("--ca-file", options.ca_file),
+                            ("--client-cert", options.client_cert),
+                            ("--faults", options.faults)):
+            if value:
+                command += [flag, value]
+        if options.fixed_cable:
+            command.append("--fixed-cable")
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH"))
+                                             if p)}
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
+                                       env=env)
+        try:
+            deadline = time.monotonic() + STARTUP_LIMIT_S
+            while not port_file.exists() or not port_file.read_text().strip():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SimulatedStationError(
+                        "the simulated station did not start:\n"
+                        + log_path.read_text(errors="replace")[-4000:])
+                time.sleep(0.02)
+            yield f"http://127.0.0.1:{port_file.read_text().strip()}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+if __name__ == "__main__":
+    main()
