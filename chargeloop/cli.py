@@ -53,10 +53,6 @@ _PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
         "run": "Run a headless load test with thresholds.",
         "ui": "Start the locust web UI.",
     }),
-    "hil": ("Hardware in the loop: Modbus meters, bench runs.", "hardware in the loop", 9, {
-        "meter": "Emulate a Modbus energy meter over TCP or serial.",
-        "run": "Run a bench file with real and simulated devices.",
-    }),
 }
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -96,6 +92,7 @@ def _add_lazy_group(name: str, module: str) -> None:
 
 _add_lazy_group("csms", "chargeloop.cli_csms")
 _add_lazy_group("conformance", "chargeloop.cli_conformance")
+_add_lazy_group("hil", "chargeloop.cli_hil")
 
 
 def _register_run() -> None:
