@@ -14,7 +14,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,14 +122,6 @@ async def _setup_accounts(admin: httpx.AsyncClient) -> tuple[str, str, str]:
     return operator["token"], driver["token"], account["id"]
 
 
-TICK_S = 0.1
-
-
-def _tick(clock: SimClock) -> Generator[Any, Any, None]:
-    while True:
-        yield clock.env.timeout(TICK_S)
-
-
 @pytest.fixture
 async def network(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Network]:  # noqa: F811
     database = tmp_path / "csms.db"
@@ -167,10 +159,6 @@ async def network(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Networ
             screenshots.mkdir()
             here = Network(csms, admin, clock, stations, operator, driver, account_id,
                            screenshots)
-            # Paced in real time, the simulation's "now" is the time of its last event, and an
-            # idle station has few: what the test makes happen (a car plugs in) would carry a
-            # timestamp seconds old. A tick every 0.1 s keeps it within 0.1 s of the wall.
-            clock.spawn(_tick(clock))
             here._runner = asyncio.create_task(clock.run(6 * 3600.0))
             try:
                 def all_available() -> bool:
