@@ -7,7 +7,6 @@ Only this module knows every package; each subcommand imports its package lazily
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +18,6 @@ from chargeloop import __version__
 
 console = Console()
 err_console = Console(stderr=True)
-
-NOT_LANDED_EXIT = 2
 
 app = typer.Typer(
     name="chargeloop",
@@ -46,43 +43,6 @@ def main(
     """chargeloop: simulate, load-test and check OCPP charging networks."""
 
 
-# -- groups whose feature has not landed yet ---------------------------------------------------
-
-_PLANNED: dict[str, tuple[str, str, int, dict[str, str]]] = {
-    "load": ("locust load tests against a CSMS.", "the load tests", 8, {
-        "run": "Run a headless load test with thresholds.",
-        "ui": "Start the locust web UI.",
-    }),
-}
-
-_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-
-def _planned_command(command: str, feature: str, issue: int,
-                     summary: str) -> Callable[[typer.Context], None]:
-    def planned(ctx: typer.Context) -> None:
-        err_console.print(
-            f"[bold yellow]chargeloop {command}[/] is not available yet: {feature} arrives "
-            f"with issue {issue}. See the README's roadmap.")
-        raise typer.Exit(NOT_LANDED_EXIT)
-
-    planned.__doc__ = f"{summary} [not available yet: issue {issue}]"
-    return planned
-
-
-for _name, (_summary, _feature, _issue, _subcommands) in _PLANNED.items():
-    if not _subcommands:
-        app.command(_name, context_settings=_PASS_THROUGH)(
-            _planned_command(_name, _feature, _issue, _summary))
-        continue
-    _group = typer.Typer(help=f"{_summary} [not available yet: issue {_issue}]",
-                         no_args_is_help=True)
-    for _sub, _sub_summary in _subcommands.items():
-        _group.command(_sub, context_settings=_PASS_THROUGH)(
-            _planned_command(f"{_name} {_sub}", _feature, _issue, _sub_summary))
-    app.add_typer(_group, name=_name)
-
-
 def _add_lazy_group(name: str, module: str) -> None:
     """Attach a sub-application whose module is imported only when the group is used."""
     import importlib
@@ -93,6 +53,7 @@ def _add_lazy_group(name: str, module: str) -> None:
 _add_lazy_group("csms", "chargeloop.cli_csms")
 _add_lazy_group("conformance", "chargeloop.cli_conformance")
 _add_lazy_group("hil", "chargeloop.cli_hil")
+_add_lazy_group("load", "chargeloop.cli_load")
 
 
 def _register_run() -> None:

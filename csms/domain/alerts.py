@@ -378,8 +378,11 @@ class AlertService:
 
     async def _scan_stuck(self, now: datetime) -> None:
         async def read(conn: AsyncConnection) -> list[dict[str, Any]]:
-            rows = await conn.execute(select(t.transactions).where(
-                t.transactions.c.state == "Active"))
+            c = t.transactions.c  # only what _stuck_since and the alert read: a busy CSMS
+            rows = await conn.execute(select(  # has hundreds of active sessions every 5 s
+                c.state, c.station_id, c.ocpp_transaction_id, c.ocpp_version, c.evse_id,
+                c.connector_id, c.charging_state, c.started_at, c.last_energy_flow_at, c.energy_wh,
+            ).where(c.state == "Active"))
             return [dict(r) for r in rows.mappings()]
 
         active = await self.db.read(read)

@@ -36,15 +36,6 @@ def test_every_level_has_help(group: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
-@pytest.mark.parametrize(("command", "issue"), [
-    (["load", "run"], 8)])
-def test_groups_not_landed_say_so_and_fail(command: list[str], issue: int) -> None:
-    result = run(*command)
-    assert result.returncode == 2
-    assert "not available yet" in result.stderr
-    assert f"issue {issue}" in result.stderr
-
-
 def test_protocol_demo_runs_both_generations_and_writes_the_trace(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     result = run("demo", "protocol", "--trace-file", str(trace))
