@@ -53,10 +53,15 @@ class Lateness:
         self.steps = 0
         self.max_ms = 0.0
         self._log_ratio = math.log(self._RATIO)
+        # The worst lateness of each simulated second, to plot it over a run (a day of real
+        # time is 86,400 entries; faster runs have fewer late seconds to keep).
+        self.worst_by_second: dict[int, float] = {}
 
-    def add(self, late_s: float) -> None:
+    def add(self, late_s: float, sim_t: float | None = None) -> None:
         ms = late_s * 1000.0
         self.steps += 1
+        if sim_t is not None and ms > self.worst_by_second.get(second := int(sim_t), -1.0):
+            self.worst_by_second[second] = ms
         if ms < self._FLOOR_MS:
             self._counts[0] += 1
             return
@@ -152,6 +157,12 @@ class SimClock:
         """``p50_ms``, ``p99_ms``, ``max_ms`` and ``steps`` of the paced runs so far (zeros when
         running as fast as possible)."""
         return self._lateness.summary()
+
+    def lateness_series(self) -> list[dict[str, float]]:
+        """The worst lateness of each simulated second of the paced runs so far, as rows
+        ``{"t_s": ..., "late_ms": ...}`` (the ``lateness`` table of a run folder)."""
+        worst = self._lateness.worst_by_second
+        return [{"t_s": float(t), "late_ms": worst[t]} for t in sorted(worst)]
 
     # -- bridges ---------------------------------------------------------------------------------
 
@@ -304,7 +315,7 @@ class SimClock:
                             if delay > 0 and await _sleep_or_wake(loop, wake, delay):
                                 continue  # woken early: something new may be due sooner
                     if speed is not None:
-                        lateness.add(max(0.0, loop.time() - (wall0 + (t - sim0) / speed)))
+                        lateness.add(max(0.0, loop.time() - (wall0 + (t - sim0) / speed)), t)
                     env.step()
                     since_yield += 1
                     if since_yield >= YIELD_EVERY_STEPS:

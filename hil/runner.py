@@ -278,6 +278,7 @@ def _summarise(bench: Bench, folder: RunFolder, clock: SimClock,
     (failures if verdict == "fail" else warnings).extend(excess)
 
     folder.write_table("hil_meter_readings", readings)
+    folder.write_table("lateness", clock.lateness_series())  # the report plots it over time
     folder.write_table("hil_comparison", comparison)
     folder.write_table("hil_signed_values", signed_rows)
     folder.write_table("hil_ocpp_samples", [

@@ -75,6 +75,8 @@ def test_hil_run_end_to_end(pty_pair: PtyPair, tmp_path: Path) -> None:
     # real time: lateness measured and judged against the (deliberately tiny) budget
     assert summary["lateness"]["steps"] > 5 and summary["lateness"]["max_ms"] > 0
     assert summary["lateness_verdict"] == "warn"
+    series = folder.read_table("lateness")  # the report's lateness-over-time plot
+    assert len(series) > 5 and series["late_ms"].max() == summary["lateness"]["max_ms"]
     assert any("exceeds the budget" in w for w in summary["warnings"])
     readings = folder.read_table("hil_meter_readings")
     assert len(readings) >= 8 and readings["error"].isna().all()

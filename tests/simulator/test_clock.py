@@ -197,6 +197,10 @@ async def test_speed_paces_wall_time_and_records_lateness() -> None:
     late = clock.lateness()
     assert late["steps"] >= 20
     assert 0 <= late["p50_ms"] <= late["p99_ms"] <= late["max_ms"] < 1000
+    # over time too: the worst step of every simulated second that had one
+    series = clock.lateness_series()
+    assert [row["t_s"] for row in series] == [10.0 * k for k in range(21)]  # start .. stop
+    assert max(row["late_ms"] for row in series) == late["max_ms"]
 
 
 async def test_paced_run_wakes_early_for_new_work() -> None:
