@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class Faults:
     reply_to_stray_results: bool = False
     # drop a station CALL whose id was already used on the connection (a retransmission)
     drop_repeated_ids: bool = False
+    # station frames that are not a JSON array never reach the CSMS (one that silently drops
+    # what it cannot read: tolerated, except in strict mode)
+    drop_unreadable: bool = False
     # drop a station CALL sent while another is unanswered or came less than 0.5 s before it
     # (the second of two pipelined CALLs, however fast the CSMS answered the first)
     drop_overlapping_calls: bool = False
@@ -75,10 +79,15 @@ class FaultyCsms:
     """
 
     def __init__(self, upstream_ocpp_url: str, faults: dict[str, Faults],
-                 passwords: dict[str, str] | None = None) -> None:
+                 passwords: dict[str, str] | None = None, *,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.upstream = upstream_ocpp_url.rstrip("/")
         self.faults_by_case = faults
         self.passwords = passwords or {}
+        # wss:// with this (faulty) TLS configuration; a station that sends no credentials
+        # (mutual TLS) is logged in upstream with its password, as if its certificate said who
+        # it is
+        self.ssl_context = ssl_context
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -127,7 +136,9 @@ class FaultyCsms:
             identity = request.path.rstrip("/").rsplit("/", 1)[-1]
             headers = {}
             auth = request.headers.get("Authorization")
-            if faults.accept_any_credentials and identity in self.passwords:
+            sign_in = faults.accept_any_credentials or (self.ssl_context is not None
+                                                        and not auth)
+            if sign_in and identity in self.passwords:
                 secret = f"{identity}:{self.passwords[identity]}".encode()
                 headers["Authorization"] = "Basic " + base64.b64encode(secret).decode()
             elif auth:
@@ -146,9 +157,11 @@ class FaultyCsms:
 
         async with serve(self._relay, "127.0.0.1", 0, select_subprotocol=choose,
                          subprotocols=["ocpp1.6", "ocpp2.0.1", "ocpp9.9"],
-                         process_request=open_upstream, max_size=None) as server:
+                         process_request=open_upstream, max_size=None,
+                         ssl=self.ssl_context) as server:
             port = next(iter(server.sockets)).getsockname()[1]
-            self.url = f"ws://127.0.0.1:{port}/ocpp"
+            self.url = (f"wss://localhost:{port}/ocpp" if self.ssl_context
+                        else f"ws://127.0.0.1:{port}/ocpp")
             self._ready.set()
             await self._stop
 
@@ -175,6 +188,8 @@ class FaultyCsms:
                 if faults.crash_on is not None and faults.crash_on(text, frames):
                     self._crashed.add(station.request.headers.get(CASE_HEADER, ""))
                     return
+                if frame is None and faults.drop_unreadable:
+                    continue
                 if frame and frame[0] == 2:
                     repeated = _key(frame[1]) in seen_ids
                     seen_ids.add(_key(frame[1]))
