@@ -9,25 +9,32 @@ through that API, and the triggers use its command endpoint with the admin token
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
+from chargeloop.ocppj.transport.tls import TestPki
 from conformance.catalogue import PROFILES
-from conformance.sut import Sut, SutStation, TriggerSettings
+from conformance.sut import Sut, SutStation, TlsSettings, TriggerSettings
 
 HOST = "127.0.0.1"
+# TLS endpoints by name: the test server certificate is for localhost (and 127.0.0.1), and a
+# name exercises the host name check the way a vendor's FQDN does.
+TLS_HOST = "localhost"
 STARTUP_LIMIT_S = 60.0
 # Running costs (CostUpdated, TC_I_01) every half second, not every minute: the cases wait for it.
 COST_UPDATE_INTERVAL_S = 0.5
@@ -35,6 +42,8 @@ COST_UPDATE_INTERVAL_S = 0.5
 REFERENCE_FEATURES = frozenset({"tx_default_profile_all_evses", "unlock_connector",
                                 "trigger_message", "reserve_unspecified_evse",
                                 "reserve_connector_type", "get_transaction_status"})
+# Claimed when --reference also serves security profiles 2 and 3.
+TLS_FEATURES = frozenset({"tls_server", "tls_client_certificates"})
 # The tariff in force at the SUT's first station (block I: running and final costs).
 TARIFF = {"id": "conformance", "name": "Conformance tariff", "currency": "EUR",
           "energy_price_per_kwh": "0.40", "session_fee": "1.00"}
@@ -60,52 +69,184 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def reference_csms(sut: Sut, workdir: Path | None = None) -> Iterator[Sut]:
+def reference_csms(sut: Sut, workdir: Path | None = None, *, tls: bool = True,
+                   lazy_tls: bool = True) -> Iterator[Sut]:
     """Start the reference CSMS, provision ``sut``'s stations and tokens, and yield ``sut``
-    pointed at it (URL and reference triggers)."""
+    pointed at it (URL and reference triggers).
+
+    With ``tls`` two more instances serve the TLS cases, as a CSMS configured for security
+    profile 2 (wss://, a server certificate of a test CA) and for profile 3 (mutual TLS, client
+    certificates of that CA whose CN is the station id): the reference CSMS serves one
+    profile per port, and a profile-3 port refuses every client without a certificate.
+
+    Their start-up costs as much CPU as the plain one's, and most runs spend it on cases that
+    never go near TLS. With ``lazy_tls`` (cases in this process) they start once the plain
+    one is up, beside the first cases, and a TLS case waits for its endpoint
+    (``wait_for_endpoint``); without, they are ready when this yields (a suite in another
+    process)."""
     with contextlib.ExitStack() as stack:
         folder = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(
             prefix="chargeloop-conformance-")))
-        port = free_port()
-        token_file = folder / "admin.token"
-        log_path = folder / "csms.log"
-        command = [*chargeloop_command(), "csms", "serve", "--port", str(port),
+        sut = _with_boot_stations(_with_password(sut))
+        main = stack.enter_context(_instance(folder / "plain"))
+        main.wait_ready(TlsSettings())
+        _provision(sut, main.api, main.headers())
+        material = TlsSettings()
+        if tls:
+            material = _tls_material(folder / "pki", sut.stations[0].id)
+            assert material.server_cert is not None and material.ca is not None
+            secured = {2: stack.enter_context(_instance(
+                folder / "profile-2", "--tls-cert", str(material.server_cert))),
+                3: stack.enter_context(_instance(
+                    folder / "profile-3", "--tls-cert", str(material.server_cert),
+                    "--tls-client-ca", str(material.ca)))}
+            material = replace(material, profile_2_url=f"wss://{TLS_HOST}:{secured[2].port}/ocpp",
+                               profile_3_url=f"wss://{TLS_HOST}:{secured[3].port}/ocpp")
+            for profile, instance in secured.items():
+                url = material.profile_2_url if profile == 2 else material.profile_3_url
+                assert url is not None
+                ready = _Readiness(functools.partial(
+                    _ready_tls, sut.stations[0], profile, instance, material))
+                if lazy_tls:
+                    _STARTING[url] = ready
+                    stack.callback(_STARTING.pop, url, None)
+                else:
+                    ready()
+        # It implements every profile the suite covers: claim them all, so a plain
+        # `--reference` run runs every case.
+        yield replace(sut, url=f"ws://{HOST}:{main.port}/ocpp", triggers=TriggerSettings(
+            kind="reference", base_url=main.api, headers=main.headers()),
+            features=sut.features | REFERENCE_FEATURES | (TLS_FEATURES if tls else set()),
+            profiles=tuple(PROFILES[sut.version].values()), tls=material)
+
+
+class _Readiness:
+    """Waiting for a TLS instance and provisioning it, once (later calls: the same outcome)."""
+
+    def __init__(self, make_ready: Callable[[], None]) -> None:
+        self._make_ready = make_ready
+        self._lock = threading.Lock()
+        self._done = False
+        self._error: Exception | None = None
+
+    def __call__(self) -> None:
+        with self._lock:
+            if not self._done:
+                try:
+                    self._make_ready()
+                except Exception as exc:  # noqa: BLE001 - kept for every later caller
+                    self._error = exc
+                self._done = True
+        if self._error is not None:
+            raise self._error
+
+
+# The lazily started TLS instances of the running --reference, by endpoint URL.
+_STARTING: dict[str, _Readiness] = {}
+
+
+def wait_for_endpoint(url: str) -> None:
+    """Block until the reference CSMS's TLS endpoint ``url`` is up and provisioned (it starts
+    in the background with ``lazy_tls``); nothing to do for any other URL."""
+    ready = _STARTING.get(url)
+    if ready is not None:
+        ready()
+
+
+def _ready_tls(station: SutStation, profile: int, instance: _Instance,
+               material: TlsSettings) -> None:
+    instance.wait_ready(material)
+    _provision_tls_station(station, profile, instance, material)
+
+
+class _Instance:
+    """One ``chargeloop csms serve`` process on a fresh database and a free port."""
+
+    def __init__(self, folder: Path, extra: tuple[str, ...]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.tls = "--tls-cert" in extra
+        self.mutual = "--tls-client-ca" in extra
+        self.api = f"{'https' if self.tls else 'http'}://{TLS_HOST if self.tls else HOST}:" \
+                   f"{self.port}"
+        self.token_file = folder / "admin.token"
+        self.log_path = folder / "csms.log"
+        command = [*chargeloop_command(), "csms", "serve", "--port", str(self.port),
                    "--database", f"sqlite+aiosqlite:///{folder / 'csms.db'}",
-                   "--admin-token-file", str(token_file),
-                   "--cost-update-interval", str(COST_UPDATE_INTERVAL_S)]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                       cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                   "--admin-token-file", str(self.token_file),
+                   "--cost-update-interval", str(COST_UPDATE_INTERVAL_S), *extra]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            cwd=folder,
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token_file.read_text().strip()}"}
+
+    def verify(self, material: TlsSettings) -> ssl.SSLContext | bool:
+        """How the API client trusts this instance: the test CA; on a profile-3 instance the
+        API wants a client certificate too (one port, one TLS configuration)."""
+        if not self.tls or material.ca is None:
+            return True
+        context = ssl.create_default_context(cafile=str(material.ca))
+        if self.mutual and material.client_cert is not None:
+            context.load_cert_chain(str(material.client_cert))
+        return context
+
+    def wait_ready(self, material: TlsSettings) -> None:
+        _wait_ready(self.process, self.api, self.token_file, self.log_path,
+                    verify=self.verify(material))
+
+    def stop(self) -> None:
+        self.process.terminate()
         try:
-            api = f"http://{HOST}:{port}"
-            _wait_ready(process, api, token_file, log_path)
-            headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-            sut = _with_boot_stations(_with_password(sut))
-            _provision(sut, api, headers)
-            # It implements every profile the suite covers: claim them all, so a plain
-            # `--reference` run runs every case.
-            yield replace(sut, url=f"ws://{HOST}:{port}/ocpp", triggers=TriggerSettings(
-                kind="reference", base_url=api, headers=headers),
-                features=sut.features | REFERENCE_FEATURES,
-                profiles=tuple(PROFILES[sut.version].values()))
-        finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+@contextlib.contextmanager
+def _instance(folder: Path, *extra: str) -> Iterator[_Instance]:
+    instance = _Instance(folder, extra)
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def _tls_material(folder: Path, station_id: str) -> TlsSettings:
+    """A test CA (trustme), the CSMS's server certificate for the loopback names, and the
+    first station's client certificate (CN = its id), as PEM files the SUT file can name."""
+    pki = TestPki()
+    files = pki.write(folder)
+    client = folder / "station.pem"
+    pki.client_cert(station_id).private_key_and_cert_chain_pem.write_to_path(str(client))
+    return TlsSettings(ca=files["ca"], client_cert=client, server_cert=files["server"])
+
+
+def _provision_tls_station(station: SutStation, profile: int, instance: _Instance,
+                           material: TlsSettings) -> None:
+    """The first station on a TLS instance: with its password for profile 2 (TLS + Basic
+    auth), without for profile 3 (its certificate identifies it)."""
+    body: dict[str, object] = {"id": station.id, "security_profile": profile}
+    if profile == 2 and station.password:
+        body["password"] = station.password
+    with httpx.Client(base_url=instance.api, headers=instance.headers(), timeout=30,
+                      verify=instance.verify(material)) as client:
+        _ok(client.post("/api/stations", json=body),
+            f"register station {station.id} (security profile {profile})")
 
 
 def _wait_ready(process: subprocess.Popen[bytes], api: str, token_file: Path,
-                log_path: Path) -> None:
+                log_path: Path, verify: ssl.SSLContext | bool = True) -> None:
     deadline = time.monotonic() + STARTUP_LIMIT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ReferenceCsmsError(f"the reference CSMS exited with {process.returncode}:\n"
                                      f"{log_path.read_text(errors='replace')[-4000:]}")
         try:
-            if httpx.get(f"{api}/api/health", timeout=2).status_code == 200 \
+            if httpx.get(f"{api}/api/health", timeout=2, verify=verify).status_code == 200 \
                     and token_file.exists():
                 return
         except httpx.HTTPError:

@@ -142,6 +142,10 @@ class TlsSettings:
     client_key: Path | None = None
     server_cert: Path | None = None  # station under test: the harness's certificate chain
     server_key: Path | None = None
+    # CSMS under test: where it serves security profile 2 (TLS + Basic auth) and 3 (mutual
+    # TLS); each defaults to ``url`` when that is wss:// (one endpoint serving both)
+    profile_2_url: str | None = None
+    profile_3_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,13 @@ class Sut:
     security_profile: int = 0
     actions: ActionSettings = field(default_factory=ActionSettings)
     intervals: StationIntervals = field(default_factory=StationIntervals)
+
+    def tls_url(self, profile: int) -> str | None:
+        """The wss:// endpoint of security profile 2 or 3, if the SUT file gives one."""
+        given = self.tls.profile_2_url if profile == 2 else self.tls.profile_3_url
+        if given is not None:
+            return given
+        return self.url if (self.url or "").startswith("wss://") else None
 
     def claims(self, feature: str) -> bool:
         if feature not in FEATURES:
@@ -218,8 +229,10 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
                                         "password the station sends"))
     base = base_dir or Path.cwd()
     tls_raw = data.get("tls", {})
-    tls = TlsSettings(**{k: (base / v) for k, v in tls_raw.items()})
-    for key, value in tls_raw.items():
+    urls = {k: v for k, v in tls_raw.items() if k in _TLS_URLS}
+    files = {k: v for k, v in tls_raw.items() if k not in _TLS_URLS}
+    tls = TlsSettings(**{k: (base / v) for k, v in files.items()}, **urls)
+    for key, value in files.items():
         if not (base / value).is_file():
             problems.append(locator.problem(("tls", key), f"file not found: {base / value}"))
     if problems:
@@ -242,6 +255,8 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
 def _boot_station(raw: dict[str, Any] | None) -> SutStation | None:
     return None if raw is None else SutStation(raw["id"], raw.get("password"))
 
+
+_TLS_URLS = ("profile_2_url", "profile_3_url")  # the tls section's keys that are not files
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

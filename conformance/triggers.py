@@ -12,6 +12,10 @@ the outcome only after it has answered the CALL.
 * ``http``: one request template per action from the SUT file.
 * ``interactive``: the person running the suite is asked to make the CSMS do it.
 * ``none``: nothing can make the CSMS act; such cases end "not run: needs trigger X".
+
+Besides OCPP actions there is one operator act: ``REGISTRATION``, setting a station's
+registration status (Accepted, Pending) in the CSMS, which TC_B_02 needs (payload
+``{"registration": ...}``; an ``http`` template under ``Registration``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from conformance.sut import TriggerSettings
 from conformance.verdicts import not_run
 
 log = logging.getLogger("chargeloop.conformance")
+
+
+# Not an OCPP action: the operator sets the station's registration status in the CSMS.
+REGISTRATION = "Registration"
 
 
 @dataclass
@@ -108,6 +116,9 @@ class ReferenceTriggers(_HttpBase):
     kind = "reference"
 
     def start(self, action: str, station_id: str, payload: dict[str, Any]) -> TriggerHandle:
+        if action == REGISTRATION:
+            return self._send("PATCH", f"/api/stations/{station_id}",
+                              {"registration": payload["registration"]}, action)
         return self._send("POST", f"/api/stations/{station_id}/ocpp/{action}", payload, action)
 
 
@@ -187,6 +198,10 @@ class InteractiveTriggers:
         self.console = Console(stderr=True)
 
     def start(self, action: str, station_id: str, payload: dict[str, Any]) -> TriggerHandle:
+        if action == REGISTRATION:
+            self.console.print(f"[bold yellow]Set the registration status of {station_id} to "
+                               f"{payload['registration']} in the CSMS[/]")
+            return TriggerHandle(None)
         self.console.print(f"[bold yellow]Make the CSMS send {action} to {station_id}[/] "
                            f"with: {json.dumps(payload)}")
         return TriggerHandle(None)

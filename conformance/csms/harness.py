@@ -44,15 +44,17 @@ class StationPool:
         self.raw_peers: list[RawPeer] = []
 
     def make(self, index: int = 0, *, password: str | None = OWN_PASSWORD,
-             identity: str | None = None) -> TestStation:
+             identity: str | None = None, url: str | None = None,
+             ssl_context: ssl.SSLContext | None = None) -> TestStation:
         """A (not yet connected) station: the SUT file's ``index``-th, optionally with another
-        password (None: none) or identity."""
+        password (None: none), identity, endpoint (``url`` with ``ssl_context``: the TLS
+        cases, see ``conformance.csms.tls``)."""
         spec: SutStation = self.sut.stations[min(index, len(self.sut.stations) - 1)]
         station = TestStation(
-            self.sut.url or "", identity or spec.id, self.sut.version,
+            url or self.sut.url or "", identity or spec.id, self.sut.version,
             password=spec.password if password is OWN_PASSWORD else password,
-            ssl_context=self._ssl(), answer_timeout_s=self.sut.answer_timeout_s,
-            trace=self.trace, case_id=self.case_id)
+            ssl_context=ssl_context if url else self._ssl(),
+            answer_timeout_s=self.sut.answer_timeout_s, trace=self.trace, case_id=self.case_id)
         self.made.append(station)
         return station
 

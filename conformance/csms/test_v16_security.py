@@ -1,8 +1,7 @@
 """OCPP 1.6 Security profile (the Security Whitepaper, edition 2), CSMS under test (test case
 document FINAL 2024-04).
 
-Left out: TC_086_CSMS and TC_087_CSMS (TLS with a server certificate, mutual TLS): they need the
-CSMS under test to serve wss://, which ``--reference`` does not set up yet.
+TC_086_CSMS and TC_087_CSMS (security profiles 2 and 3, over TLS) are in test_v16_security_tls.py.
 """
 
 from __future__ import annotations

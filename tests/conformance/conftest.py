@@ -15,8 +15,8 @@ import pytest
 
 from chargeloop.ocppj import OcppVersion
 from conformance.catalogue import PROFILES
-from conformance.reference import REFERENCE_FEATURES, reference_csms
-from conformance.sut import Sut
+from conformance.reference import REFERENCE_FEATURES, TLS_FEATURES, reference_csms
+from conformance.sut import Sut, TlsSettings
 
 SUITE = Path(__file__).resolve().parents[2] / "conformance" / "csms"
 
@@ -33,10 +33,16 @@ class SuiteRun:
         return found[0]["verdict"]
 
 
-def sut_yaml(sut: Sut, url: str, version: str = "2.0.1") -> str:
+def sut_yaml(sut: Sut, url: str, version: str = "2.0.1", tls: TlsSettings | None = None
+             ) -> str:
     """``sut`` (provisioned on the reference CSMS) as a SUT file pointing at ``url`` (JSON is
-    YAML too). Answers and actions come quickly from the reference CSMS behind a proxy, and a
-    faulty one that swallows a CALL should fail its case in seconds, not a minute."""
+    YAML too), and at ``tls``'s endpoints (default: ``sut``'s) for the TLS cases. Answers and
+    actions come quickly from the reference CSMS behind a proxy, and a faulty one that swallows
+    a CALL should fail its case in seconds, not a minute."""
+    tls = tls or sut.tls
+    tls_section = {key: str(value) for key, value in (
+        ("ca", tls.ca), ("client_cert", tls.client_cert), ("profile_2_url", tls.profile_2_url),
+        ("profile_3_url", tls.profile_3_url)) if value is not None}
     return json.dumps({
         "name": "reference CSMS", "url": url, "ocpp_version": version,
         "timeouts": {"answer_s": 5, "action_s": 5},
@@ -44,7 +50,8 @@ def sut_yaml(sut: Sut, url: str, version: str = "2.0.1") -> str:
         "profiles": sorted(PROFILES[OcppVersion.V16 if version == "1.6"
                                     else OcppVersion.V201]),
         # optional features the reference CSMS has, so their conditional cases run against it
-        "features": sorted(REFERENCE_FEATURES),
+        "features": sorted(REFERENCE_FEATURES | TLS_FEATURES),
+        **({"tls": tls_section} if tls_section else {}),
         "stations": [{"id": s.id, **({"password": s.password} if s.password else {})}
                      for s in sut.stations],
         **{key: {"id": held.id, **({"password": held.password} if held.password else {})}

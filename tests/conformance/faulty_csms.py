@@ -165,6 +165,17 @@ class FaultyCsms:
             self._ready.set()
             await self._stop
 
+    def _note_password(self, identity: str, password: str | None, answer: Any) -> None:
+        """The CSMS now holds ``password`` for ``identity`` if the answer it got accepted it:
+        signing in upstream for a station (``accept_any_credentials``, mutual TLS) uses the
+        password the CSMS has, not the one it had when the run began (the password cases of
+        a broken run leave it changed)."""
+        if password is None or not isinstance(answer, dict):
+            return
+        if any(r.get("attributeStatus") == "Accepted" and r.get("variable", {}).get("name")
+               == "BasicAuthPassword" for r in answer.get("setVariableResult", [])):
+            self.passwords[identity] = password
+
     def _faults(self, request: Any) -> Faults:
         return self.faults_by_case.get(request.headers.get(CASE_HEADER, ""), Faults())
 
@@ -176,6 +187,9 @@ class FaultyCsms:
         # the CSMS's CALLs by message id: action
         csms_calls: dict[str, str] = {}
 
+        # BasicAuthPassword values the CSMS is setting, by message id
+        new_passwords: dict[str, str | None] = {}
+        identity = station.request.path.rstrip("/").rsplit("/", 1)[-1]
         seen_ids: set[Any] = set()
         frames = 0
         last_call_at = -1.0
@@ -212,6 +226,8 @@ class FaultyCsms:
                     if action in faults.station_answers and isinstance(frame[2], dict):
                         frame[2] = faults.station_answers[action](frame[2])
                         text = json.dumps(frame)
+                    self._note_password(identity, new_passwords.pop(_key(frame[1]), None),
+                                        frame[2])
                 if frame and frame[0] == 3 and faults.reply_to_stray_results:
                     await station.send(json.dumps([4, frame[1], "GenericError",
                                                    "nobody asked", {}]))
@@ -227,6 +243,8 @@ class FaultyCsms:
                     continue
                 if frame and frame[0] == 2 and len(frame) >= 4:
                     csms_calls[_key(frame[1])] = frame[2]
+                    if frame[2] == "SetVariables" and isinstance(frame[3], dict):
+                        new_passwords[_key(frame[1])] = _password_set(frame[3])
                 if frame and frame[0] == 2 and frame[2] in faults.calls:
                     frame[3] = faults.calls[frame[2]](frame[3])
                     text = json.dumps(frame)
@@ -252,6 +270,14 @@ class FaultyCsms:
             task.cancel()
         await upstream.close()
         await station.close()
+
+
+def _password_set(payload: Payload) -> str | None:
+    for item in payload.get("setVariableData", []):
+        if item.get("component", {}).get("name") == "SecurityCtrlr" \
+                and item.get("variable", {}).get("name") == "BasicAuthPassword":
+            return str(item.get("attributeValue"))
+    return None
 
 
 def _key(message_id: Any) -> Any:
