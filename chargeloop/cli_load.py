@@ -203,7 +203,7 @@ def _run(url: str | None, reference: bool, plan: Any, options: Any, folder: Any,
             url = csms.ocpp_url
             folder.write_manifest({"reference_csms": {
                 "ocpp_url": csms.ocpp_url, "api_url": csms.api_url,
-                "admin_token_file": "csms/csms-admin.token", "log": "csms/csms.log"}})
+                "admin_token_file": "csms/admin.token", "log": "csms/csms-1.log"}})
             # Every id a station may get: <prefix>-<worker>-<n>, n up to all stations (a
             # worker may be given any share of them).
             tokens = [station_identity(options.prefix, w, n)
@@ -298,7 +298,7 @@ def ui(
             provision_tokens(csms, [station_identity(prefix, 0, n)
                                     for n in range(1, tokens + 1)])
             console.print(f"reference CSMS at {csms.api_url} (admin token in "
-                          f"{escape(str(folder / 'csms-admin.token'))})")
+                          f"{escape(str(folder / 'admin.token'))})")
         assert url is not None
         console.print(f"locust web UI at http://{web_host}:{web_port} (stations connect to "
                       f"{escape(url)})")

@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import secrets
-import shutil
-import socket
 import ssl
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -30,12 +24,12 @@ import httpx
 from chargeloop.ocppj.transport.tls import TestPki
 from conformance.catalogue import PROFILES
 from conformance.sut import Sut, SutStation, TlsSettings, TriggerSettings
+from csms.process import CsmsProcess, CsmsProcessError
+from csms.process import chargeloop_command as chargeloop_command  # the suite's tests use it
 
-HOST = "127.0.0.1"
 # TLS endpoints by name: the test server certificate is for localhost (and 127.0.0.1), and a
 # name exercises the host name check the way a vendor's FQDN does.
 TLS_HOST = "localhost"
-STARTUP_LIMIT_S = 60.0
 # Running costs (CostUpdated, TC_I_01) every half second, not every minute: the cases wait for it.
 COST_UPDATE_INTERVAL_S = 0.5
 # Optional features (conformance.sut.FEATURES) the reference CSMS has, claimed for it.
@@ -49,23 +43,7 @@ TARIFF = {"id": "conformance", "name": "Conformance tariff", "currency": "EUR",
           "energy_price_per_kwh": "0.40", "session_fee": "1.00"}
 
 
-class ReferenceCsmsError(RuntimeError):
-    pass
-
-
-def chargeloop_command() -> list[str]:
-    """The ``chargeloop`` entry point of this environment."""
-    script = Path(sys.executable).with_name("chargeloop")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("chargeloop")
-    return [found] if found else [sys.executable, "-c", "from chargeloop.cli import app; app()"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+ReferenceCsmsError = CsmsProcessError
 
 
 @contextlib.contextmanager
@@ -90,7 +68,7 @@ def reference_csms(sut: Sut, workdir: Path | None = None, *, tls: bool = True,
         sut = _with_boot_stations(_with_password(sut))
         main = stack.enter_context(_instance(folder / "plain"))
         main.wait_ready(TlsSettings())
-        _provision(sut, main.api, main.headers())
+        _provision(sut, main.api_url, main.headers)
         material = TlsSettings()
         if tls:
             material = _tls_material(folder / "pki", sut.stations[0].id)
@@ -100,8 +78,8 @@ def reference_csms(sut: Sut, workdir: Path | None = None, *, tls: bool = True,
                 3: stack.enter_context(_instance(
                     folder / "profile-3", "--tls-cert", str(material.server_cert),
                     "--tls-client-ca", str(material.ca)))}
-            material = replace(material, profile_2_url=f"wss://{TLS_HOST}:{secured[2].port}/ocpp",
-                               profile_3_url=f"wss://{TLS_HOST}:{secured[3].port}/ocpp")
+            material = replace(material, profile_2_url=secured[2].ocpp_url,
+                               profile_3_url=secured[3].ocpp_url)
             for profile, instance in secured.items():
                 url = material.profile_2_url if profile == 2 else material.profile_3_url
                 assert url is not None
@@ -114,8 +92,8 @@ def reference_csms(sut: Sut, workdir: Path | None = None, *, tls: bool = True,
                     ready()
         # It implements every profile the suite covers: claim them all, so a plain
         # `--reference` run runs every case.
-        yield replace(sut, url=f"ws://{HOST}:{main.port}/ocpp", triggers=TriggerSettings(
-            kind="reference", base_url=main.api, headers=main.headers()),
+        yield replace(sut, url=main.ocpp_url, triggers=TriggerSettings(
+            kind="reference", base_url=main.api_url, headers=main.headers),
             features=sut.features | REFERENCE_FEATURES | (TLS_FEATURES if tls else set()),
             profiles=tuple(PROFILES[sut.version].values()), tls=material)
 
@@ -159,29 +137,15 @@ def _ready_tls(station: SutStation, profile: int, instance: _Instance,
     _provision_tls_station(station, profile, instance, material)
 
 
-class _Instance:
-    """One ``chargeloop csms serve`` process on a fresh database and a free port."""
+class _Instance(CsmsProcess):
+    """One ``chargeloop csms serve`` on a fresh database and a free port; profile 2 and 3
+    instances are reached over https at a name their test certificate carries."""
 
     def __init__(self, folder: Path, extra: tuple[str, ...]) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.tls = "--tls-cert" in extra
+        super().__init__(folder, "--cost-update-interval", str(COST_UPDATE_INTERVAL_S), *extra,
+                         api_host=TLS_HOST)
         self.mutual = "--tls-client-ca" in extra
-        self.api = f"{'https' if self.tls else 'http'}://{TLS_HOST if self.tls else HOST}:" \
-                   f"{self.port}"
-        self.token_file = folder / "admin.token"
-        self.log_path = folder / "csms.log"
-        command = [*chargeloop_command(), "csms", "serve", "--port", str(self.port),
-                   "--database", f"sqlite+aiosqlite:///{folder / 'csms.db'}",
-                   "--admin-token-file", str(self.token_file),
-                   "--cost-update-interval", str(COST_UPDATE_INTERVAL_S), *extra]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            cwd=folder,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token_file.read_text().strip()}"}
+        self.launch()
 
     def verify(self, material: TlsSettings) -> ssl.SSLContext | bool:
         """How the API client trusts this instance: the test CA; on a profile-3 instance the
@@ -193,17 +157,8 @@ class _Instance:
             context.load_cert_chain(str(material.client_cert))
         return context
 
-    def wait_ready(self, material: TlsSettings) -> None:
-        _wait_ready(self.process, self.api, self.token_file, self.log_path,
-                    verify=self.verify(material))
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+    def wait_ready(self, material: TlsSettings) -> None:  # type: ignore[override]
+        super().wait_ready(self.verify(material))
 
 
 @contextlib.contextmanager
@@ -232,28 +187,10 @@ def _provision_tls_station(station: SutStation, profile: int, instance: _Instanc
     body: dict[str, object] = {"id": station.id, "security_profile": profile}
     if profile == 2 and station.password:
         body["password"] = station.password
-    with httpx.Client(base_url=instance.api, headers=instance.headers(), timeout=30,
+    with httpx.Client(base_url=instance.api_url, headers=instance.headers, timeout=30,
                       verify=instance.verify(material)) as client:
         _ok(client.post("/api/stations", json=body),
             f"register station {station.id} (security profile {profile})")
-
-
-def _wait_ready(process: subprocess.Popen[bytes], api: str, token_file: Path,
-                log_path: Path, verify: ssl.SSLContext | bool = True) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ReferenceCsmsError(f"the reference CSMS exited with {process.returncode}:\n"
-                                     f"{log_path.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.get(f"{api}/api/health", timeout=2, verify=verify).status_code == 200 \
-                    and token_file.exists():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise ReferenceCsmsError(f"the reference CSMS did not answer within {STARTUP_LIMIT_S:.0f} s:"
-                             f"\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
 def _with_password(sut: Sut) -> Sut:

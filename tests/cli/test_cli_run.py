@@ -93,12 +93,12 @@ def test_a_scenario_runs_against_an_external_csms_given_on_the_command_line(
         tmp_path: Path) -> None:
     import httpx
 
-    from tests.csms.test_durability import CsmsProcess, free_port
+    from csms.process import CsmsProcess
 
-    csms = CsmsProcess(f"sqlite+aiosqlite:///{tmp_path / 'ext.db'}", free_port(), tmp_path)
+    csms = CsmsProcess(tmp_path / "external-csms")
     csms.start()
     try:
-        admin = {"Authorization": f"Bearer {csms.token_file.read_text().strip()}"}
+        admin = csms.headers
         for card in ("CARD-0001", "CARD-0002", "CARD-0003"):  # the CSMS must know the cards
             assert httpx.put(f"{csms.api_url}/api/tokens/{card}", json={}, headers=admin,
                              timeout=10).status_code in (200, 201)

@@ -16,15 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,106 +27,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from chargeloop.ocppj import OcppSession, OcppVersion, Role
 from chargeloop.ocppj.transport import connect_ocpp
+from csms.process import CsmsProcess
 from csms.server import RunningCsms
 from csms.storage import tables as t
 from tests.csms.conftest import postgres_database
 from tests.csms.support import BOOT_16, BOOT_201, stamp
-
-STARTUP_LIMIT_S = 60.0  # a cold start migrates the database first
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def chargeloop_command() -> list[str]:
-    """The ``chargeloop`` entry point of this environment."""
-    script = Path(sys.executable).with_name("chargeloop")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("chargeloop")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from chargeloop.cli import app; app()"]
-
-
-@dataclass
-class CsmsProcess:
-    """``chargeloop csms serve`` in a subprocess; its output goes to ``log``."""
-
-    database: str
-    port: int
-    workdir: Path
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / f"csms-{self.starts}.log"
-
-    @property
-    def ocpp_url(self) -> str:
-        return f"ws://{HOST}:{self.port}/ocpp"
-
-    @property
-    def api_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def token_file(self) -> Path:
-        return self.workdir / "t"
-
-    def start(self) -> None:
-        self.starts += 1
-        command = [*chargeloop_command(), "csms", "serve", "--port", str(self.port),
-                   "--database", self.database, "--admin-token-file", str(self.token_file)]
-        with self.log.open("wb") as output:
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                            cwd=self.workdir, env={**os.environ,
-                                                                   "PYTHONUNBUFFERED": "1"})
-        self.wait_ready()
-
-    def wait_ready(self) -> None:
-        """Until the port accepts connections, the API answers and the admin token is written
-        (bounded)."""
-        deadline = time.monotonic() + STARTUP_LIMIT_S
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"the CSMS exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    pass
-                if httpx.get(f"{self.api_url}/api/health", timeout=2).status_code == 200 \
-                        and self.token_file.exists():
-                    return
-            except (OSError, httpx.HTTPError):
-                pass
-            time.sleep(0.05)
-        self.stop()
-        pytest.fail(f"the CSMS did not answer within {STARTUP_LIMIT_S:.0f} s:\n{self.output()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no flush, nothing but what was committed survives."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        assert self.process.returncode == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -148,7 +45,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 @pytest.fixture
 def csms_process(database: str, tmp_path: Path) -> Iterator[CsmsProcess]:
-    csms = CsmsProcess(database, free_port(), tmp_path)
+    csms = CsmsProcess(tmp_path, database=database)
     try:
         yield csms
     finally:
