@@ -802,7 +802,11 @@ class SimStation:
                 try:
                     answer = yield self.clock.bridge(session.call(message.action, payload))
                 except SessionClosed:
-                    self._lost_connection()
+                    # only if that connection is still the station's: by the time a closed
+                    # session's call fails, the station may be connected (and booting) anew,
+                    # and forgetting that session left it online without one
+                    if self._session is session:
+                        self._lost_connection()
                     break
                 except (CallErrorReceived, CallTimeout, PayloadInvalid) as exc:
                     outcome = "timeout" if isinstance(exc, CallTimeout) else "call_error"

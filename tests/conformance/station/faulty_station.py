@@ -110,6 +110,70 @@ def stop_without_id_tag(station: SimStation) -> None:
     station.enqueue = enqueue  # type: ignore[method-assign]
 
 
+def message_without(action: str, key: str) -> Fault:
+    """The station's ``action`` messages leave out ``key``."""
+    def apply(station: SimStation) -> None:
+        original = station.enqueue
+
+        def enqueue(message: OutMessage) -> None:
+            if message.action == action:
+                message.payload.pop(key, None)
+            original(message)
+
+        station.enqueue = enqueue  # type: ignore[method-assign]
+    return apply
+
+
+def request_changed(action: str, change: Callable[[Payload], Payload]) -> Fault:
+    """The station acts on ``change(request)`` instead of the CSMS's ``action`` request (and
+    answers as it would to the real one)."""
+    def apply(station: SimStation) -> None:
+        proto = station.proto
+        original = proto.handle
+
+        def handle(name: str, payload: Payload) -> Any:
+            return original(name, change(dict(payload)) if name == action else payload)
+
+        proto.handle = handle  # type: ignore[method-assign]
+    return apply
+
+
+def ignored(action: str, reply: Payload, when: Callable[[Payload], bool] | None = None
+            ) -> Fault:
+    """The station answers ``action`` with ``reply`` and does nothing."""
+    def apply(station: SimStation) -> None:
+        proto = station.proto
+        original = proto.handle
+
+        def handle(name: str, payload: Payload) -> Any:
+            if name == action and (when is None or when(payload)):
+                return dict(reply)
+            return original(name, payload)
+
+        proto.handle = handle  # type: ignore[method-assign]
+    return apply
+
+
+def unplug_unnoticed(station: SimStation) -> None:
+    """The station does not notice that the cable was pulled out."""
+    def unplug(evse_id: int) -> Any:
+        yield station.env.timeout(0)
+
+    station.unplug = unplug  # type: ignore[method-assign]
+
+
+def _differential(payload: Payload) -> bool:
+    return payload.get("updateType") == "Differential"
+
+
+def _never_expiring(key: str) -> Callable[[Payload], Payload]:
+    return lambda request: {**request, key: "2099-01-01T00:00:00Z"}
+
+
+def _without(key: str) -> Callable[[Payload], Payload]:
+    return lambda request: {k: v for k, v in request.items() if k != key}
+
+
 def _set(**values: Any) -> Callable[[Payload, Payload], Payload]:
     return lambda got, request: {**got, **values}
 
@@ -160,6 +224,22 @@ FAULTS: dict[str, Fault] = {
     "TC_040_2_CS": answer("ChangeConfiguration", _set(status="Accepted")),
     "TC_061_CS": answer("ClearCache", _set(status="Rejected")),
     "TC_068_CS": stop_without_id_tag,
+    "TC_042_2_CS": answer("GetLocalListVersion", _set(listVersion=1)),
+    "TC_043_CS": answer("SendLocalList", _set(status="Failed"), when=_differential),
+    "TC_043_2_CS": answer("SendLocalList", _set(status="Accepted"), when=_differential),
+    "TC_054_CS": answer("TriggerMessage", _set(), drop_follow=True),
+    "TC_055_CS": answer("TriggerMessage", _set(status="Accepted")),
+    "TC_046_1_CS": message_without("StartTransaction", "reservationId"),
+    "TC_047_CS": request_changed("ReserveNow", _never_expiring("expiryDate")),
+    "TC_048_2_CS": answer("ReserveNow", _set(status="Accepted")),
+    "TC_048_3_CS": answer("ReserveNow", _set(status="Accepted")),
+    "TC_051_CS": answer("CancelReservation", _set(), drop_follow=True),
+    "TC_052_CS": answer("CancelReservation", _set(status="Accepted")),
+    "TC_056_CS": ignored("SetChargingProfile", {"status": "Accepted"}),
+    "TC_058_1_CS": answer("SetChargingProfile", _set(status="Accepted")),
+    "TC_058_2_CS": answer("SetChargingProfile", _set(status="Accepted")),
+    "TC_067_CS": ignored("ClearChargingProfile", {"status": "Accepted"}),
+    "TC_059_CS": request_changed("RemoteStartTransaction", _without("chargingProfile")),
     # OCPP 2.0.1
     "TC_B_01_CS": status_instead({"Available": "Unavailable"}),
     "TC_B_06_CS": answer("GetVariables", _results("getVariableResult", attributeValue="999")),
@@ -175,5 +255,36 @@ FAULTS: dict[str, Fault] = {
     "TC_G_03_CS": answer("ChangeAvailability", _set(), drop_follow=True),
     "TC_G_04_CS": answer("ChangeAvailability", _set(), drop_follow=True,
                          when=lambda p: p.get("operationalStatus") == "Operative"),
+    "TC_D_01_CS": answer("GetLocalListVersion", _set(versionNumber=0)),
+    "TC_D_02_CS": ignored("SendLocalList", {"status": "Accepted"}, when=_differential),
+    "TC_D_06_CS": answer("SendLocalList", _set(status="Accepted"), when=_differential),
+    "TC_D_08_CS": answer("GetLocalListVersion", _set(versionNumber=1)),
+    "TC_H_06_CS": answer("ReserveNow", _set(status="Accepted")),
+    "TC_H_07_CS": request_changed("ReserveNow", _never_expiring("expiryDateTime")),
+    "TC_H_17_CS": answer("CancelReservation", _set(), drop_follow=True),
+    "TC_H_18_CS": answer("CancelReservation", _set(status="Accepted")),
+    "TC_B_07_CS": answer("GetVariables", lambda got, request: {
+        **got, "getVariableResult": got["getVariableResult"][:1]}),
+    "TC_B_10_CS": set_variables_without_storing,
+    "TC_B_35_CS": answer("SetVariables", _results("setVariableResult",
+                                                  attributeStatus="Rejected")),
+    "TC_B_36_CS": answer("SetVariables", _results("setVariableResult",
+                                                  attributeStatus="Rejected")),
+    "TC_B_39_CS": answer("SetVariables", _results("setVariableResult",
+                                                  attributeStatus="Accepted")),
+    "TC_G_01_CS": status_instead({"Occupied": "Available"}),
+    "TC_G_02_CS": unplug_unnoticed,
+    "TC_G_05_CS": answer("ChangeAvailability", _set(), drop_follow=True),
+    "TC_G_09_CS": answer("ChangeAvailability", _set(status="Rejected")),
+    "TC_F_08_CS": answer("RequestStopTransaction", _set(), drop_follow=True),
+    "TC_B_34_CS": answer("GetVariables", _results("getVariableResult",
+                                                  attributeStatus="Accepted")),
+    "TC_G_06_CS": answer("ChangeAvailability", _set(), drop_follow=True,
+                         when=lambda p: p.get("operationalStatus") == "Operative"),
+    "TC_G_07_CS": status_instead({"Unavailable": "Available"}),
+    "TC_G_08_CS": answer("ChangeAvailability", _set(), drop_follow=True,
+                         when=lambda p: p.get("operationalStatus") == "Operative"),
+    "TC_E_30_CS": answer("GetTransactionStatus", _set(ongoingIndicator=False)),
+    "TC_K_37_CS": request_changed("RequestStartTransaction", _without("chargingProfile")),
 }
 

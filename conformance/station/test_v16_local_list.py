@@ -1,0 +1,69 @@
+"""OCPP 1.6 Local Auth List Management, charging station under test (test case document
+FINAL 2024-04)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.station.harness import Harness, check
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _list_version(h: Harness, *, step: str) -> int:
+    answer = await h.csms.call("GetLocalListVersion", {}, step=step)
+    return int(answer.get("listVersion", -99))
+
+
+def _entry(tag: str, status: str = "Accepted") -> dict[str, Any]:
+    return {"idTag": tag, "idTagInfo": {"status": status}}
+
+
+@pytest.mark.case("TC_042_2_CS")
+async def test_TC_042_2_CS(h: Harness) -> None:
+    """Get Local List Version (empty): a station with no list installed (the initial state)
+    answers listVersion 0 (0: empty, -1: no local list support)."""
+    await h.booted()
+    version = await _list_version(h, step="GetLocalListVersion")
+    check(version == 0, "GetLocalListVersion.conf", "listVersion 0", version)
+
+
+@pytest.mark.case("TC_043_CS")
+async def test_TC_043_CS(h: Harness) -> None:
+    """Send Local Authorization List: a Full update, then a Differential one with a higher
+    version, both Accepted; GetLocalListVersion then reports the Differential's version."""
+    await h.booted()
+    tokens = h.sut.tokens
+    full = await h.csms.call("SendLocalList", {
+        "listVersion": 1, "updateType": "Full",
+        "localAuthorizationList": [_entry(tokens.valid)]}, step="SendLocalList (Full)")
+    check(full.get("status") == "Accepted", "SendLocalList.conf (Full)", "Accepted", full)
+    differential = await h.csms.call("SendLocalList", {
+        "listVersion": 2, "updateType": "Differential",
+        "localAuthorizationList": [_entry(tokens.valid_2)]},
+        step="SendLocalList (Differential)")
+    check(differential.get("status") == "Accepted", "SendLocalList.conf (Differential)",
+          "Accepted", differential)
+    version = await _list_version(h, step="GetLocalListVersion")
+    check(version == 2, "GetLocalListVersion.conf", "listVersion 2", version)
+
+
+@pytest.mark.case("TC_043_2_CS")
+async def test_TC_043_2_CS(h: Harness) -> None:
+    """Send Local Authorization List, VersionMismatch: a Full list with version 5 installed, a
+    Differential update with version 4 is answered VersionMismatch and the version stays 5."""
+    await h.booted()
+    full = await h.csms.call("SendLocalList", {
+        "listVersion": 5, "updateType": "Full",
+        "localAuthorizationList": [_entry(h.sut.tokens.valid)]}, step="SendLocalList (Full)")
+    check(full.get("status") == "Accepted", "SendLocalList.conf (Full)", "Accepted", full)
+    stale = await h.csms.call("SendLocalList", {
+        "listVersion": 4, "updateType": "Differential",
+        "localAuthorizationList": [_entry(h.sut.tokens.valid_2)]},
+        step="SendLocalList (Differential, older)")
+    check(stale.get("status") == "VersionMismatch", "SendLocalList.conf", "VersionMismatch",
+          stale)
+    version = await _list_version(h, step="GetLocalListVersion")
+    check(version == 5, "GetLocalListVersion.conf", "listVersion 5", version)
