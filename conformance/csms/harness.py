@@ -30,6 +30,10 @@ def check(condition: bool, step: str, expected: str, actual: Any) -> None:
 
 
 OWN_PASSWORD = "\x00own"  # StationPool.make: the SUT file's password for the station
+# Passwords a case changed at the CSMS and could not set back (a slow CSMS, a lost answer),
+# by station id: the cases after it log in with what the CSMS holds, not with what it no longer
+# accepts, and fail on their own rules rather than on a login.
+CHANGED_PASSWORDS: dict[str, str] = {}
 
 
 class StationPool:
@@ -52,7 +56,8 @@ class StationPool:
         spec: SutStation = self.sut.stations[min(index, len(self.sut.stations) - 1)]
         station = TestStation(
             url or self.sut.url or "", identity or spec.id, self.sut.version,
-            password=spec.password if password is OWN_PASSWORD else password,
+            password=CHANGED_PASSWORDS.get(identity or spec.id, spec.password)
+            if password is OWN_PASSWORD else password,
             ssl_context=ssl_context if url else self._ssl(),
             answer_timeout_s=self.sut.answer_timeout_s, trace=self.trace, case_id=self.case_id)
         self.made.append(station)
