@@ -46,10 +46,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from loadtests.reference import HOST, free_port, provision_tokens, reference_csms
-from loadtests.runner import HeadlessRun, StationOptions, run_headless
-from loadtests.settings import StationTiming, station_identity
-from loadtests.shape_plan import ShapePlan
+# Run as a script, this file's folder comes first on sys.path, and its neighbour csms.py would
+# hide the csms package that starts the reference CSMS.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from loadtests.reference import HOST, free_port, provision_tokens, reference_csms  # noqa: E402
+from loadtests.runner import HeadlessRun, StationOptions, run_headless  # noqa: E402
+from loadtests.settings import StationTiming, station_identity  # noqa: E402
+from loadtests.shape_plan import ShapePlan  # noqa: E402
 
 console = Console(stderr=True)
 SESSIONS = "sessions-1.6=1,sessions-2.0.1=1"
