@@ -33,7 +33,7 @@ class KpiSpec:
 _SPECS = (
     KpiSpec("sessions", "sessions", better="higher"),
     KpiSpec("sessions_completed", "sessions completed", better="higher"),
-    KpiSpec("energy_kwh", "energy delivered", "kWh", "higher", 2),
+    KpiSpec("energy_kwh", "energy metered", "kWh", "higher", 2),  # at the stations' meters
     KpiSpec("utilisation_pct", "utilisation (charging time / EVSE time)", "%", "higher", 1),
     KpiSpec("occupancy_pct", "occupancy (plugged-in time / EVSE time)", "%", None, 1),
     KpiSpec("peak_power_kw", "peak power", "kW", None, 1),

@@ -33,7 +33,7 @@ def test_one_run_with_exports(tiny_run: Path, tmp_path: Path) -> None:
                           "--parquet", tmp_path / "pq")
     assert code == 0, output
     assert out.read_text().startswith("<!DOCTYPE html>")
-    assert "energy delivered" in output and "verdict: passed" in output
+    assert "energy metered" in output and "verdict: passed" in output
     run = load_run(tiny_run)
     for name in run.table_names:  # every table, unchanged
         exported = pd.read_parquet(tmp_path / "pq" / f"{name}.parquet")
@@ -52,7 +52,7 @@ def test_compare_says_what_got_worse(tiny_run: Path, tmp_path: Path) -> None:
     assert code == 0, output
     latency = [line for line in output.splitlines() if "latency p99" in line]
     assert latency and "worse" in latency[0]
-    energy = [line for line in output.splitlines() if "energy delivered" in line]
+    energy = [line for line in output.splitlines() if "energy metered" in line]
     assert "same" in energy[0]
     assert "worse" in (tmp_path / "c.html").read_text()
 

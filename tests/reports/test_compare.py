@@ -50,7 +50,7 @@ def test_deltas_say_which_way_is_better() -> None:
     assert worse["latency_p99_ms"].direction == "worse"
 
     html = render_comparison(a, b)
-    row = html.split(">energy delivered<")[1].split("</tr>")[0]
+    row = html.split(">energy metered<")[1].split("</tr>")[0]
     assert ">+1.00<" in row and 'class="better"' in row
 
 
