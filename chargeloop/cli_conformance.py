@@ -44,7 +44,6 @@ def csms(
 ) -> None:
     """Check a CSMS: chargeloop plays the charging stations, case by case by OCTT id.
     Exit code 0 only if no case failed."""
-    import pytest
 
     if not (url or sut or reference):
         raise typer.BadParameter("give the CSMS: --url, a --sut file with url, or --reference",
@@ -64,18 +63,7 @@ def csms(
         args += ["--sut", str(sut)]
     if reference:
         args.append("--reference")
-    if strict:
-        args.append("--strict-octt")
-    if case:
-        args += ["-k", " or ".join(case)]
-    if junit:
-        args += ["--junitxml", str(junit)]
-    if allure_dir:
-        args += ["--alluredir", str(allure_dir)]
-    code = pytest.main(args)
-    if code == pytest.ExitCode.USAGE_ERROR:
-        raise typer.Exit(2)
-    sys.exit(0 if code == pytest.ExitCode.OK else 1)
+    _run_suite(args, strict=strict, case=case, junit=junit, allure_dir=allure_dir)
 
 
 @app.command("station")
@@ -105,7 +93,6 @@ def station(
 ) -> None:
     """Check a charging station: chargeloop plays the CSMS, case by case by OCTT id.
     Exit code 0 only if no case failed."""
-    import pytest
 
     if not (listen or simulated):
         raise typer.BadParameter("give the station: --listen HOST:PORT for a station that "
@@ -132,6 +119,14 @@ def station(
         args += ["--profile", name]
     if sut:
         args += ["--sut", str(sut)]
+    _run_suite(args, strict=strict, case=case, junit=junit, allure_dir=allure_dir)
+
+
+def _run_suite(args: list[str], *, strict: bool, case: list[str] | None, junit: Path | None,
+               allure_dir: Path | None) -> None:
+    """Run a suite with the options both sides share; exit 0 only if no case failed."""
+    import pytest
+
     if strict:
         args.append("--strict-octt")
     if case:
