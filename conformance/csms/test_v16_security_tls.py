@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted
+from conformance.csms.harness import StationPool
 from conformance.csms.tls import (
-    endpoint,
-    modern_handshake,
-    profile_2_password,
-    station_context,
+    boot_over_profile_2,
+    boot_over_profile_3,
 )
 from conformance.sut import Sut
 from conformance.verdicts import not_applicable
@@ -30,13 +28,7 @@ async def test_TC_086_CSMS(stations: StationPool, sut: Sut) -> None:
     """
     if not sut.claims("tls_server"):
         not_applicable("tls_server")
-    url = endpoint(sut, 2)
-    password = profile_2_password(sut)
-    await modern_handshake(sut, url, step="TLS handshake")
-    station = stations.make(url=url, password=password,
-                            ssl_context=station_context(sut, client_cert=False))
-    await station.connect(step="WebSocket upgrade with Basic auth over TLS")
-    await booted(station)
+    await boot_over_profile_2(stations, sut)
 
 
 @pytest.mark.case("TC_087_CSMS")
@@ -51,10 +43,4 @@ async def test_TC_087_CSMS(stations: StationPool, sut: Sut) -> None:
     """
     if not sut.claims("tls_client_certificates"):
         not_applicable("tls_client_certificates")
-    url = endpoint(sut, 3)
-    await modern_handshake(sut, url, step="TLS handshake with the client certificate",
-                           client_cert=True)
-    station = stations.make(url=url, password=None,
-                            ssl_context=station_context(sut, client_cert=True))
-    await station.connect(step="WebSocket upgrade over mutual TLS")
-    await booted(station)
+    await boot_over_profile_3(stations, sut)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.csms.harness import StationPool, boot_payload, booted, check, csms_sends
+from conformance.csms.harness import StationPool, boot_payload, check, csms_sends
 from conformance.csms.tls import (
     MODERN,
+    boot_over_profile_2,
+    boot_over_profile_3,
     endpoint,
     legacy_context,
-    modern_handshake,
     profile_2_password,
     require_trusted,
     station_context,
@@ -42,13 +43,7 @@ async def test_TC_A_04_CSMS(stations: StationPool, sut: Sut) -> None:
     signed it, it is in date, it names the host); the CSMS accepts the WebSocket connection and
     answers the BootNotification Accepted.
     """
-    url = endpoint(sut, 2)
-    password = profile_2_password(sut)
-    await modern_handshake(sut, url, step="TLS handshake")
-    station = stations.make(url=url, password=password,
-                            ssl_context=station_context(sut, client_cert=False))
-    await station.connect(step="WebSocket upgrade with Basic auth over TLS")
-    await booted(station)
+    await boot_over_profile_2(stations, sut)
 
 
 @pytest.mark.case("TC_A_06_CSMS")
@@ -82,13 +77,7 @@ async def test_TC_A_07_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: TLS 1.2 or higher with a valid server certificate; the CSMS accepts the
     connection and answers the BootNotification Accepted.
     """
-    url = endpoint(sut, 3)
-    await modern_handshake(sut, url, step="TLS handshake with the client certificate",
-                           client_cert=True)
-    station = stations.make(url=url, password=None,
-                            ssl_context=station_context(sut, client_cert=True))
-    await station.connect(step="WebSocket upgrade over mutual TLS")
-    await booted(station)
+    await boot_over_profile_3(stations, sut)
 
 
 @pytest.mark.case("TC_A_08_CSMS")

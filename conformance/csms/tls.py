@@ -21,6 +21,7 @@ import trustme
 import websockets
 
 from chargeloop.ocppj.transport.websocket import station_url
+from conformance.csms.harness import StationPool, booted
 from conformance.harness_station import TestStation
 from conformance.reference import wait_for_endpoint
 from conformance.sut import Sut
@@ -172,3 +173,27 @@ async def modern_handshake(sut: Sut, url: str, *, step: str, client_cert: bool =
     if attempt.detail not in MODERN:
         raise CaseFailed(step, "TLS 1.2 or higher", attempt.detail)
     return attempt.detail
+
+
+async def boot_over_profile_2(stations: StationPool, sut: Sut) -> None:
+    """The valid-certificate case of security profile 2 (1.6 TC_086, 2.0.1 TC_A_04): a TLS 1.2+
+    handshake checking the server certificate, a WebSocket with Basic auth, boot Accepted."""
+    url = endpoint(sut, 2)
+    password = profile_2_password(sut)
+    await modern_handshake(sut, url, step="TLS handshake")
+    station = stations.make(url=url, password=password,
+                            ssl_context=station_context(sut, client_cert=False))
+    await station.connect(step="WebSocket upgrade with Basic auth over TLS")
+    await booted(station)
+
+
+async def boot_over_profile_3(stations: StationPool, sut: Sut) -> None:
+    """The valid-certificate case of security profile 3 (1.6 TC_087, 2.0.1 TC_A_07): mutual TLS
+    with the station's certificate, a WebSocket without Basic auth, boot Accepted."""
+    url = endpoint(sut, 3)
+    await modern_handshake(sut, url, step="TLS handshake with the client certificate",
+                           client_cert=True)
+    station = stations.make(url=url, password=None,
+                            ssl_context=station_context(sut, client_cert=True))
+    await station.connect(step="WebSocket upgrade over mutual TLS")
+    await booted(station)
