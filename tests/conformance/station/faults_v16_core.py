@@ -1,0 +1,9 @@
+"""Faulty-station variants for OCPP 1.6 Core, Local Auth List, Reservation and Smart Charging cases
+added after the first set: case id -> the fault that breaks the rule the case checks (merged
+into ``faulty_station.FAULTS``)."""
+
+from __future__ import annotations
+
+from tests.conformance.station.fault_kit import Fault
+
+FAULTS: dict[str, Fault] = {}
