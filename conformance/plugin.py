@@ -24,6 +24,7 @@ import pytest
 from chargeloop.ocppj import JsonlTraceWriter, OcppVersion
 from chargeloop.runs import RunFolder
 from conformance.catalogue import Case, catalogue, in_scope, profile_code
+from conformance.station.simulated_claims import SIMULATED_PROFILES
 from conformance.sut import Sut, SutError, load_sut
 from conformance.verdicts import (
     NOT_APPLICABLE_PREFIX,
@@ -146,7 +147,10 @@ def _sut(config: pytest.Config) -> Sut:
     if config.getoption("--csms-url"):
         sut = replace(sut, url=config.getoption("--csms-url"))
     profiles = list(sut.profiles)
-    for name in config.getoption("--profile"):
+    claimed = config.getoption("--profile")
+    if not path and not claimed and config.getoption("--simulated"):
+        claimed = SIMULATED_PROFILES[sut.version]  # the simulated station's own claims
+    for name in claimed:
         try:
             code = profile_code(sut.version, name)
         except ValueError as exc:
