@@ -129,6 +129,7 @@ class TestStation:
         self._expectations: list[_Expectation] = []
         self.open_transactions: dict[str, dict[str, Any]] = {}
         self._unanswered: list[asyncio.Future[dict[str, Any] | OcppError]] = []
+        self._replying: list[tuple[asyncio.Future[Any], asyncio.Task[Any] | None]] = []
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -212,6 +213,7 @@ class TestStation:
     async def call(self, action: str, payload: dict[str, Any], *, step: str) -> dict[str, Any]:
         """Send ``action``; the CSMS's answer, or ``CaseFailed`` naming ``step`` when it answers
         with a CALLERROR, not at all, or with a payload its schema refuses."""
+        await self._answers_sent()
         try:
             answer = await self.session.call(action, payload)
         except CallErrorReceived as exc:
@@ -228,6 +230,16 @@ class TestStation:
                              f"{exc.kind.value}: {exc}") from None
         self._track(action, payload, answer)
         return answer
+
+    async def _answers_sent(self) -> None:
+        """Wait until the answers the case gave are on the wire, so the station's next CALL
+        follows them as the case's steps are ordered (``respond`` only hands the answer to the
+        task that sends it)."""
+        self._replying = [(given, task) for given, task in self._replying
+                          if task is not None and not task.done()]
+        pending = [task for given, task in self._replying if given.done() and task is not None]
+        if pending:
+            await asyncio.wait(pending, timeout=self.answer_timeout_s)
 
     # -- transactions left open ----------------------------------------------------------------
 
@@ -266,6 +278,7 @@ class TestStation:
     async def call_error(self, action: str, payload: dict[str, Any], *, step: str
                          ) -> CallErrorReceived:
         """Send ``action`` where the case expects a CALLERROR, and return it."""
+        await self._answers_sent()
         try:
             answer = await self.session.call(action, payload)
         except CallErrorReceived as exc:
@@ -304,6 +317,9 @@ class TestStation:
                     answer: asyncio.Future[dict[str, Any] | OcppError] = \
                         asyncio.get_running_loop().create_future()
                     self._unanswered.append(answer)
+                    # the task that will send the answer: once the case has given it, the
+                    # station's next CALL waits until it is sent
+                    self._replying.append((answer, asyncio.current_task()))
                     expectation.arrived.set_result(IncomingCall(action, payload, answer))
                     result = await answer
                     if isinstance(result, OcppError):
