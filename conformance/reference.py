@@ -230,6 +230,7 @@ def _provision(sut: Sut, api: str, headers: dict[str, str]) -> None:
         for token, values in (
                 (tokens.valid, {"group_id": tokens.group_id}),
                 (tokens.valid_2, {"group_id": tokens.group_id}),
+                (tokens.master_pass, {"group_id": tokens.master_pass_group_id}),
                 (tokens.blocked, {"status": "Blocked"}),
                 (tokens.expired, {"status": "Accepted", "expiry": past})):
             _ok(client.put(f"/api/tokens/{token}", json=values), f"create token {token}")

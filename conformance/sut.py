@@ -60,6 +60,8 @@ STATION_FEATURES: dict[str, str] = {
     "local_auth_list": "station: a local authorization list (SendLocalList)",
     "authorization_cache": "station: an authorization cache (ClearCache Accepted)",
     "reservation_connector_zero": "station: reservations of the whole station (connector 0)",
+    "power_loss_stop_before_down": "station: on a power failure it ends running transactions "
+                                   "(StopTransaction PowerLoss) before it goes down (1.6 TC_032_1)",
 }
 FEATURES.update({name: text for name, text in STATION_FEATURES.items() if name not in FEATURES})
 
@@ -73,6 +75,7 @@ STATION_ACTIONS: dict[str, str] = {
     "network_down": "cut the station's network connection",
     "network_up": "restore the station's network connection",
     "lock_failure": "make the connector lock of EVSE {evse} fail",
+    "fault": "make EVSE {evse} report a fault for a few seconds, then clear it",
 }
 
 DEFAULT_NAME = "CSMS under test"
@@ -97,6 +100,9 @@ class SutTokens:
     blocked: str = "CONF-BLOCKED"
     expired: str = "CONF-EXPIRED"
     group_id: str = "CONF-GROUP"
+    # a token whose group is the master pass group (C16: stops any transaction)
+    master_pass: str = "CONF-MASTER"
+    master_pass_group_id: str = "CONF-MASTERPASS"
 
 
 @dataclass(frozen=True, slots=True)

@@ -489,3 +489,42 @@ async def test_TC_K_60_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
                       charging_profile(660, "TxProfile", transaction_id=tx.id))
     check(sent.get("transactionId") == tx.id, "SetChargingProfileRequest",
           f"chargingProfile.transactionId {tx.id}", sent)
+
+
+def _start_schedule(sent: dict[str, Any], step: str) -> None:
+    schedules = sent.get("chargingSchedule", [])
+    check(bool(schedules) and all(s.get("startSchedule") for s in schedules), step,
+          "chargingSchedule.startSchedule given", sent)
+
+
+@pytest.mark.case("TC_K_70_CSMS")
+async def test_TC_K_70_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
+    """Set Charging Profile, multiple profiles: the CSMS sets two profiles that differ in
+    purpose (K01).
+
+    Steps: "Booted", "EnergyTransferStarted" on the EVSE; the CSMS sends
+    SetChargingProfileRequest with a TxDefaultProfile, answered Accepted; then
+    SetChargingProfileRequest with a ChargingStationMaxProfile, answered Accepted.
+    Validated: first: chargingProfilePurpose TxDefaultProfile, chargingProfileKind Absolute or
+    Recurring, startSchedule given; second: a chargingProfile.id other than the first's,
+    evseId 0, chargingProfilePurpose ChargingStationMaxProfile, chargingProfileKind Absolute,
+    startSchedule given.
+    """
+    station = await stations.booted()
+    await energy_transfer_started_201(station, sut.tokens.valid, new_tx_id("K70"),
+                                      evse_id=EVSE)
+    step = "SetChargingProfileRequest (TxDefaultProfile)"
+    first = await _set(station, triggers, sut, EVSE, charging_profile(701, "TxDefaultProfile"),
+                       step=step)
+    check(first.get("chargingProfileKind") in ("Absolute", "Recurring"), step,
+          "chargingProfileKind Absolute or Recurring", first)
+    _start_schedule(first, step)
+    step = "SetChargingProfileRequest (ChargingStationMaxProfile)"
+    second = await _set(station, triggers, sut, 0,
+                        charging_profile(702, "ChargingStationMaxProfile", limit=32.0),
+                        step=step)
+    check(second.get("id") != first.get("id"), step,
+          f"a chargingProfile.id other than the first's ({first.get('id')})", second)
+    check(second.get("chargingProfileKind") == "Absolute", step, "chargingProfileKind Absolute",
+          second)
+    _start_schedule(second, step)

@@ -1,6 +1,8 @@
 """Commands to stations. ``POST /api/stations/{id}/ocpp/{Action}`` sends any CSMS-initiated
 message of the station's OCPP version with the payload as given; the answer comes back, or
-409 (offline), 504 (timeout), 502 (CALLERROR) or 422 (invalid payload)."""
+409 (offline), 504 (timeout), 502 (CALLERROR) or 422 (invalid payload). ClearVariableMonitoring
+goes in as many requests as the station's ItemsPerMessageClearVariableMonitoring allows
+(N06.FR.04), with one answer for them all."""
 
 from __future__ import annotations
 
@@ -42,7 +44,11 @@ def command_http_error(error: CommandError) -> HTTPException:
 async def raw_command(station_id: str, action: str, who: Commander, core: Core,
                       payload: dict[str, Any] = Body(default_factory=dict)) -> CommandResult:
     try:
-        answer = await core.commands.call(station_id, action, payload, actor(who))
+        if action == "ClearVariableMonitoring":
+            answer = await core.maintenance.diagnostics.clear_monitoring(station_id, payload,
+                                                                         actor(who))
+        else:
+            answer = await core.commands.call(station_id, action, payload, actor(who))
     except CommandError as error:
         raise command_http_error(error) from error
     return CommandResult(station_id=station_id, action=action, response=answer)

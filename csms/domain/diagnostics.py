@@ -13,6 +13,10 @@
   NotifyCustomerInformation parts (kind ``CustomerInformation``, by requestId and seqNo),
   assembled in seqNo order into the request's ``result`` once the last part (tbc false) and
   every part before it are in.
+* ClearVariableMonitoring (2.0.1): never more ids in one request than the station's
+  ItemsPerMessageClearVariableMonitoring (N06.FR.04, TC_N_18): more than one id, and the
+  station is asked for its limit first (GetVariables) and the ids go in as many requests as
+  that takes.
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chargeloop.ocppj import OcppVersion
-from csms.domain.commands import Actor, CommandInvalid, CommandService
+from csms.domain.commands import (
+    Actor,
+    CommandInvalid,
+    CommandRejected,
+    CommandService,
+    CommandTimeout,
+)
 from csms.domain.firmware import RequestOutcome
 from csms.domain.maintenance import (
     CUSTOMER_EVENT,
@@ -336,6 +346,48 @@ class DiagnosticsService:
             self.events.publish("station.customer_information", station_id=station_id,
                                 request_id=request_id, seq_no=seq_no, complete=complete)
         return complete
+
+    # -- clearing variable monitors -------------------------------------------------------------
+
+    async def clear_monitoring(self, station_id: str, payload: dict[str, Any],
+                               actor: Actor) -> dict[str, Any]:
+        """ClearVariableMonitoring of ``payload["id"]`` in requests of at most the station's
+        ItemsPerMessageClearVariableMonitoring ids (N06.FR.04); one answer with the
+        clearMonitoringResult of every request, in order. A single id needs no limit; a limit
+        the station does not give (GetVariables refused, not Accepted, not a number) leaves
+        the ids in one request."""
+        ids = payload.get("id")
+        if not isinstance(ids, list) or len(ids) <= 1:
+            return await self.commands.call(station_id, "ClearVariableMonitoring", payload,
+                                            actor)
+        limit = await self._items_per_clear(station_id, actor) or len(ids)
+        results: list[Any] = []
+        for start in range(0, len(ids), limit):
+            answer = await self.commands.call(station_id, "ClearVariableMonitoring",
+                                              {**payload, "id": ids[start:start + limit]}, actor)
+            results.extend(answer.get("clearMonitoringResult", []))
+        return {"clearMonitoringResult": results}
+
+    async def _items_per_clear(self, station_id: str, actor: Actor) -> int | None:
+        """The station's ItemsPerMessageClearVariableMonitoring, asked with GetVariables."""
+        try:
+            answer = await self.commands.call(station_id, "GetVariables", {
+                "getVariableData": [ITEMS_PER_CLEAR]}, actor)
+        except (CommandInvalid, CommandRejected, CommandTimeout):
+            return None
+        for result in answer.get("getVariableResult", []):
+            if result.get("attributeStatus") != "Accepted" or \
+                    result.get("variable") != ITEMS_PER_CLEAR["variable"]:
+                continue
+            value = str(result.get("attributeValue", ""))
+            return int(value) if value.isdigit() and int(value) > 0 else None
+        return None
+
+
+# MonitoringCtrlr.ItemsPerMessage[ClearVariableMonitoring] (2.0.1 Part 2, device model)
+ITEMS_PER_CLEAR: dict[str, Any] = {
+    "component": {"name": "MonitoringCtrlr"},
+    "variable": {"name": "ItemsPerMessage", "instance": "ClearVariableMonitoring"}}
 
 
 def _log_answer_status(action: str, answer: dict[str, Any]) -> str | None:
