@@ -33,6 +33,10 @@ PROFILES: dict[OcppVersion, dict[str, str]] = {
 # Issue 6: the 2.0.1 suite covers these profiles and, whatever their profile, these blocks.
 COVERED_201_PROFILES = ("Core", "AdvSec", "LAL", "SC", "UI", "Res")
 COVERED_201_BLOCKS = ("J", "L", "N", "P")
+# A 2.0.1 case outside the certification programme has no profile in the catalogue; it counts
+# as part of its block's functional profile when the suite decides whether it is in scope.
+BLOCK_PROFILES_201 = {"B": "Core", "C": "Core", "K": "SC", "O": "UI"}
+NOT_IN_PROGRAMME = "not in certification programme"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,18 @@ class Case:
 
     @property
     def in_programme(self) -> bool:
-        return "not in certification programme" not in self.note
+        """Whether OCA certifies this case (the catalogue's note says when it does not); the
+        suite runs and reports it either way."""
+        return NOT_IN_PROGRAMME not in self.note
+
+    @property
+    def scope_profiles(self) -> tuple[str, ...]:
+        """The profiles that bring the case into scope: its own, or for a case without any
+        (outside the programme) its block's."""
+        if self.profiles or self.version is not OcppVersion.V201:
+            return self.profiles
+        block = BLOCK_PROFILES_201.get(self.block)
+        return (block,) if block else ()
 
 
 @cache
@@ -86,12 +101,11 @@ def profile_code(version: OcppVersion, name: str) -> str:
 
 
 def in_scope(row: Case, profiles: tuple[str, ...]) -> bool:
-    """Whether the suite should have ``row`` when ``profiles`` (catalogue codes) are claimed."""
-    if not row.in_programme:
-        return False
+    """Whether the suite should run ``row`` when ``profiles`` (catalogue codes) are claimed; a
+    case outside the certification programme is in scope like any other."""
     if row.version is OcppVersion.V201 and row.block in COVERED_201_BLOCKS:
         return True
-    return any(p in profiles for p in row.profiles)
+    return any(p in profiles for p in row.scope_profiles)
 
 
 def csms_cases(version: OcppVersion, profiles: tuple[str, ...]) -> list[Case]:

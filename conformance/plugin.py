@@ -23,7 +23,7 @@ import pytest
 
 from chargeloop.ocppj import JsonlTraceWriter, OcppVersion
 from chargeloop.runs import RunFolder
-from conformance.catalogue import Case, catalogue, in_scope, profile_code
+from conformance.catalogue import NOT_IN_PROGRAMME, Case, catalogue, in_scope, profile_code
 from conformance.station.simulated_claims import SIMULATED_PROFILES
 from conformance.sut import Sut, SutError, load_sut
 from conformance.verdicts import (
@@ -213,8 +213,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not in_scope(row, sut.profiles):
             claimed = ", ".join(sut.profiles)
             item.add_marker(pytest.mark.skip(
-                reason=f"{NOT_APPLICABLE_PREFIX}profile {'/'.join(row.profiles) or '-'} not "
-                       f"claimed (claimed: {claimed})"))
+                reason=f"{NOT_APPLICABLE_PREFIX}profile {'/'.join(row.scope_profiles) or '-'} "
+                       f"not claimed (claimed: {claimed})"))
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
@@ -226,7 +226,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     row = case_of(item)
     allure = _allure()
     if allure is not None and row is not None:
-        allure.dynamic.title(f"{row.id} {row.title}")
+        allure.dynamic.title(f"{row.id} {case_title(row)}")
     try:
         return (yield)
     finally:
@@ -270,7 +270,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _result(row: Case, report: pytest.TestReport, call: pytest.CallInfo[None]
             ) -> CaseResult | None:
-    base = CaseResult(row.id, Verdict.PASSED, row.title, row.profiles,
+    base = CaseResult(row.id, Verdict.PASSED, case_title(row), row.profiles,
                       duration_s=report.duration)
     if report.skipped:
         reason = _skip_reason(report)
@@ -328,25 +328,32 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def all_results(state: SuiteState) -> list[CaseResult]:
     """A verdict for every case of the side under test (``_CSMS`` or ``_CS``) of the SUT's
-    version (those run, the rest not implemented), then the robustness checks."""
+    version (those run, the rest not implemented), then the robustness checks. Cases outside
+    the certification programme are listed like the others, their title saying so."""
     out = []
     for row in catalogue(state.sut.version):
         if row.sut != state.side:
             continue
+        title = case_title(row)
         if row.id in state.results:
             out.append(state.results[row.id])
-        elif not row.in_programme:
-            continue
         elif row.id in state.deselected:
-            out.append(CaseResult(row.id, Verdict.NOT_RUN, row.title, row.profiles,
+            out.append(CaseResult(row.id, Verdict.NOT_RUN, title, row.profiles,
                                   reason="not selected for this run"))
         else:
-            out.append(CaseResult(row.id, Verdict.NOT_IMPLEMENTED, row.title, row.profiles,
-                                  reason="the suite has no test for this case yet"))
+            out.append(CaseResult(row.id, Verdict.NOT_IMPLEMENTED, title, row.profiles,
+                                  reason="the suite has no test for this case yet"
+                                  + ("" if row.in_programme else f" ({NOT_IN_PROGRAMME})")))
     for row in sorted(state.extra_cases.values(), key=lambda r: r.id):
         out.append(state.results.get(row.id) or CaseResult(
             row.id, Verdict.NOT_RUN, row.title, row.profiles, reason="not selected for this run"))
     return out
+
+
+def case_title(row: Case) -> str:
+    """The catalogue title, with the catalogue's note when OCA does not certify the case (a
+    reader of the results sees that a verdict of it counts for no certification)."""
+    return row.title if row.in_programme else f"{row.title} [{NOT_IN_PROGRAMME}]"
 
 
 def _text(value: Any) -> str | None:

@@ -35,7 +35,8 @@ COST_UPDATE_INTERVAL_S = 0.5
 # Optional features (conformance.sut.FEATURES) the reference CSMS has, claimed for it.
 REFERENCE_FEATURES = frozenset({"tx_default_profile_all_evses", "unlock_connector",
                                 "trigger_message", "reserve_unspecified_evse",
-                                "reserve_connector_type", "get_transaction_status"})
+                                "reserve_connector_type", "get_transaction_status",
+                                "local_controller"})
 # Claimed when --reference also serves security profiles 2 and 3.
 TLS_FEATURES = frozenset({"tls_server", "tls_client_certificates"})
 # The tariff in force at the SUT's first station (block I: running and final costs).

@@ -51,6 +51,8 @@ FEATURES: dict[str, str] = {
     "reserve_unspecified_evse": "sends ReserveNow without an evseId (TC_H_08)",
     "reserve_connector_type": "sends ReserveNow for a connector type (TC_H_15)",
     "get_transaction_status": "sends GetTransactionStatus (TC_E_29..E_34)",
+    "local_controller": "publishes firmware on a Local Controller: PublishFirmware, "
+                        "UnpublishFirmware (TC_L_17..L_24)",
 }
 
 # What a charging station under test may claim (issue 7): applicability of its ``_CS`` cases.
@@ -155,6 +157,18 @@ class TlsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FirmwareSettings:
+    """Station under test: firmware the charger accepts, for the firmware cases (1.6 TC_044,
+    TC_080, 2.0.1 block L). Without it the harness serves an image of its own (and signs it
+    with a test signing certificate), which only the simulated station installs."""
+
+    image: Path | None = None  # 1.6 UpdateFirmware: an image the charger installs
+    signed_image: Path | None = None  # 1.6 SignedUpdateFirmware / 2.0.1 UpdateFirmware
+    signing_certificate: Path | None = None  # PEM, the vendor's firmware signing certificate
+    signature: str | None = None  # base64 signature of signed_image
+
+
+@dataclass(frozen=True, slots=True)
 class Sut:
     name: str = DEFAULT_NAME
     url: str | None = None
@@ -175,6 +189,7 @@ class Sut:
     security_profile: int = 0
     actions: ActionSettings = field(default_factory=ActionSettings)
     intervals: StationIntervals = field(default_factory=StationIntervals)
+    firmware: FirmwareSettings = field(default_factory=FirmwareSettings)
 
     def tls_url(self, profile: int) -> str | None:
         """The wss:// endpoint of security profile 2 or 3, if the SUT file gives one."""
@@ -241,6 +256,7 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
     for key, value in files.items():
         if not (base / value).is_file():
             problems.append(locator.problem(("tls", key), f"file not found: {base / value}"))
+    firmware = _firmware(data.get("firmware", {}), base, locator, problems)
     if problems:
         raise SutError(problems)
     timeouts = data.get("timeouts", {})
@@ -255,7 +271,7 @@ def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None 
         answer_timeout_s=float(timeouts.get("answer_s", 30.0)),
         action_timeout_s=float(timeouts.get("action_s", 60.0)), tls=tls, triggers=triggers,
         listen=data.get("listen"), security_profile=profile, actions=actions,
-        intervals=StationIntervals(**data.get("intervals", {})))
+        intervals=StationIntervals(**data.get("intervals", {})), firmware=firmware)
 
 
 def _boot_station(raw: dict[str, Any] | None) -> SutStation | None:
@@ -263,6 +279,23 @@ def _boot_station(raw: dict[str, Any] | None) -> SutStation | None:
 
 
 _TLS_URLS = ("profile_2_url", "profile_3_url")  # the tls section's keys that are not files
+
+
+def _firmware(raw: dict[str, Any], base: Path, locator: Locator, problems: list[Problem]
+              ) -> FirmwareSettings:
+    """The ``firmware`` section: its files relative to the SUT file, which must exist; a
+    signed image comes with its signing certificate and signature."""
+    files = {k: base / v for k, v in raw.items() if k != "signature"}
+    for key, path in files.items():
+        if not path.is_file():
+            problems.append(locator.problem(("firmware", key), f"file not found: {path}"))
+    signed = [k for k in ("signed_image", "signing_certificate", "signature") if k in raw]
+    if signed and len(signed) != 3:
+        problems.append(locator.problem(("firmware",), "signed_image, signing_certificate and "
+                                        "signature go together; missing: " + ", ".join(
+                                            k for k in ("signed_image", "signing_certificate",
+                                                        "signature") if k not in raw)))
+    return FirmwareSettings(**files, signature=raw.get("signature"))
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

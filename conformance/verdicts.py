@@ -76,13 +76,17 @@ class Tally:
         self.counts[verdict.value] += 1
 
 
+# the summary row of the catalogue's cases outside the certification programme (no profile)
+UNCERTIFIED = "not certified"
+
+
 def summarise(results: list[CaseResult]) -> dict[str, Any]:
     """Counts overall and per certification profile (a case counts in each of its profiles)."""
     overall = Tally()
     per_profile: dict[str, Tally] = {}
     for result in results:
         overall.add(result.verdict)
-        for profile in result.profiles or ("(none)",):
+        for profile in result.profiles or (UNCERTIFIED,):
             per_profile.setdefault(profile, Tally()).add(result.verdict)
     return {**overall.counts,
             "profiles": {name: tally.counts for name, tally in sorted(per_profile.items())}}

@@ -2,7 +2,8 @@
 message of the station's OCPP version with the payload as given; the answer comes back, or
 409 (offline), 504 (timeout), 502 (CALLERROR) or 422 (invalid payload). ClearVariableMonitoring
 goes in as many requests as the station's ItemsPerMessageClearVariableMonitoring allows
-(N06.FR.04), with one answer for them all."""
+(N06.FR.04), GetVariables in as many as its ItemsPerMessageGetVariables allows (TC_B_08), each
+with one answer for them all."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from csms.domain.commands import (
     CommandTimeout,
     StationOffline,
 )
+from csms.domain.get_variables import get_variables
 
 router = APIRouter(prefix="/api/stations", tags=["commands"])
 
@@ -47,6 +49,9 @@ async def raw_command(station_id: str, action: str, who: Commander, core: Core,
         if action == "ClearVariableMonitoring":
             answer = await core.maintenance.diagnostics.clear_monitoring(station_id, payload,
                                                                          actor(who))
+        elif action == "GetVariables":
+            answer = await get_variables(core.commands, core.provisioning.device_model,
+                                         station_id, payload, actor(who))
         else:
             answer = await core.commands.call(station_id, action, payload, actor(who))
     except CommandError as error:

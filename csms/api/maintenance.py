@@ -21,7 +21,7 @@ from csms.api.security import Commander, Core, Operator, Reader, actor
 from csms.api.stations import require_station
 from csms.domain.commands import CommandError
 from csms.domain.diagnostics import CustomerQuery, LogRequest
-from csms.domain.firmware import FirmwareUpdate
+from csms.domain.firmware import PUBLISH, FirmwareUpdate
 from csms.domain.maintenance import (
     CUSTOMER_EVENT,
     CUSTOMER_INFORMATION,
@@ -115,6 +115,22 @@ class FirmwareRequestView(BaseModel):
                                                                 "(on the single-request view).")
 
 
+class PublicationView(BaseModel):
+    request_id: int
+    location: str | None = Field(description="Where the Local Controller downloads it from.")
+    checksum: str | None = Field(description="MD5 of the firmware file (hex).")
+    retries: int | None = None
+    retry_interval_s: int | None = None
+    response_status: str | None = Field(description="The Local Controller's answer.")
+    status: str | None = Field(description="The latest status it reported (Unpublished once "
+                                           "an UnpublishFirmware of the checksum succeeded).")
+    status_at: datetime | None
+    published_at: list[str] = Field(description="The URIs it publishes the firmware at (its "
+                                                "Published notification).")
+    actor: str | None
+    created_at: datetime
+
+
 class FirmwareOverview(BaseModel):
     station_id: str
     firmware_version: str | None
@@ -123,6 +139,9 @@ class FirmwareOverview(BaseModel):
     limit: int
     offset: int
     requests: list[FirmwareRequestView]
+    publications: list[PublicationView] = Field(
+        default_factory=list, description="Firmware the station publishes as a 2.0.1 Local "
+                                          "Controller (PublishFirmware), newest first.")
 
 
 class LogRequestBody(BaseModel):
@@ -364,6 +383,26 @@ def _firmware_view(row: dict[str, Any],
         history=None if history is None else _history(history))
 
 
+def _publication_view(row: dict[str, Any], published_at: list[str]) -> PublicationView:
+    return PublicationView(
+        request_id=row["request_id"], **wire.publish_parameters(row["parameters"] or {}),
+        response_status=row["response_status"], status=row["status"],
+        status_at=row["status_at"], published_at=published_at, actor=row["actor"],
+        created_at=row["created_at"])
+
+
+async def _publications(core: Core, station_id: str, limit: int) -> list[PublicationView]:
+    """The station's PublishFirmware requests, each with the URIs of its latest Published."""
+    _, rows = await core.maintenance.store.requests(station_id, PUBLISH, limit=limit)
+    if not rows:
+        return []
+    _, events = await core.maintenance.store.events(station_id=station_id, kinds=[PUBLISH],
+                                                    limit=MAX_PAGE, oldest_first=True)
+    uris = {e["request_id"]: list(e["payload"].get("location") or []) for e in events
+            if e["summary"] == "Published"}
+    return [_publication_view(r, uris.get(r["request_id"], [])) for r in rows]
+
+
 def _log_view(row: dict[str, Any], history: list[dict[str, Any]] | None = None,
               uploads: list[dict[str, Any]] | None = None) -> LogRequestView:
     parameters = wire.log_parameters(row["parameters"] or {}) if row["parameters"] else {}
@@ -427,7 +466,8 @@ async def firmware_overview(station_id: str, core: Core, _: Reader,
                             or state.firmware_version,
                             firmware_status=columns.get("firmware_status"), total=total,
                             limit=limit, offset=offset,
-                            requests=[_firmware_view(r) for r in rows])
+                            requests=[_firmware_view(r) for r in rows],
+                            publications=await _publications(core, station_id, limit))
 
 
 @router.get("/stations/{station_id}/firmware/{request_id}", response_model=FirmwareRequestView,

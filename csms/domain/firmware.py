@@ -8,6 +8,12 @@ A status is related to its request by requestId; a 1.6 FirmwareStatusNotificatio
 belongs to the station's latest plain UpdateFirmware (an ``Idle`` belongs to none: it answers
 a TriggerMessage when nothing is going on). The same status reported twice in a row (a retried
 notification) is stored once.
+
+2.0.1 Local Controllers (use cases L03, L04): PublishFirmware asks one to download a firmware
+file and publish it to the stations behind it, UnpublishFirmware to stop. The requests are
+stored as requests of kind ``PublishFirmware``, every PublishFirmwareStatusNotification as
+history of that kind, related by requestId, with the URIs of a ``Published`` notification;
+an answer ``Unpublished`` marks the publications of that checksum unpublished.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from csms.ocpp import maintenance_wire as wire
 from csms.storage import tables as t
 
 IDLE = "Idle"
+# maintenance_requests.kind and station_events.kind of firmware a Local Controller publishes
+PUBLISH = "PublishFirmware"
+UNPUBLISHED = "Unpublished"
 # Statuses after which nothing more happens for the request.
 TERMINAL = frozenset({"Installed", "InstallationFailed", "DownloadFailed", "InvalidSignature",
                       "InstallVerificationFailed", "Canceled"})
@@ -66,6 +75,8 @@ class FirmwareService:
         self.clock = clock
         for action in ("UpdateFirmware", "SignedUpdateFirmware"):
             commands.on_answer(action, functools.partial(self._answered, action))
+        commands.on_answer("PublishFirmware", self._publish_answered)
+        commands.on_answer("UnpublishFirmware", self._unpublish_answered)
 
     async def update(self, station_id: str, request: FirmwareUpdate,
                      actor: Actor) -> RequestOutcome:
@@ -138,4 +149,79 @@ class FirmwareService:
         if new:
             self.events.publish("station.firmware", station_id=station_id, status=status,
                                 request_id=related)
+        return related
+
+    # -- Local Controller: publishing firmware (2.0.1 L03, L04) ----------------------------------
+
+    async def _publish_answered(self, station_id: str, version: OcppVersion,
+                                request: dict[str, Any], answer: dict[str, Any]) -> None:
+        request_id = int(request["requestId"])
+        self.store.observe_request_id(request_id)
+        pending = PENDING.get()
+        now = self.clock()
+
+        async def write(conn: AsyncConnection) -> None:
+            await self.store.upsert_request(
+                conn, station_id, PUBLISH, request_id, action="PublishFirmware",
+                parameters=request, response_status=answer.get("status"), response=answer,
+                actor=pending.actor if pending else None, created_at=now)
+
+        await self.store.db.write(write)
+
+    async def _unpublish_answered(self, station_id: str, version: OcppVersion,
+                                  request: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Unpublished: every publication of that checksum is over (NoFirmware and
+        DownloadOngoing change nothing the CSMS knows)."""
+        if answer.get("status") != UNPUBLISHED:
+            return
+        checksum = str(request.get("checksum", "")).lower()
+        _, rows = await self.store.requests(station_id, PUBLISH, limit=1000)
+        published = [r["request_id"] for r in rows
+                     if str((r["parameters"] or {}).get("checksum", "")).lower() == checksum]
+        now = self.clock()
+
+        async def write(conn: AsyncConnection) -> None:
+            for request_id in published:
+                await self.store.upsert_request(conn, station_id, PUBLISH, request_id,
+                                                status=UNPUBLISHED, status_at=now)
+            await self.store.insert_event(conn, station_id, PUBLISH, now,
+                                          {"status": UNPUBLISHED, "checksum": checksum},
+                                          summary=UNPUBLISHED)
+
+        await self.store.db.write(write)
+        for request_id in published:
+            self.events.publish("station.firmware_publication", station_id=station_id,
+                                status=UNPUBLISHED, request_id=request_id)
+
+    async def publish_status(self, station_id: str, status: str, request_id: int | None = None,
+                             locations: list[str] | None = None) -> int | None:
+        """A PublishFirmwareStatusNotification of a Local Controller; one without requestId
+        belongs to its latest PublishFirmware (an Idle to none). Returns the request id."""
+        now = self.clock()
+        payload: dict[str, Any] = {"status": status, "requestId": request_id}
+        if locations:
+            payload["location"] = list(locations)
+
+        async def write(conn: AsyncConnection) -> tuple[bool, int | None]:
+            related = request_id
+            if related is None and status != IDLE:
+                related = await self.store.latest_request_id(conn, station_id, PUBLISH,
+                                                             "PublishFirmware")
+            last = await self.store.latest_event(conn, station_id, PUBLISH)
+            if last is not None and last["summary"] == status and \
+                    last["request_id"] == related and last["payload"].get("location") == \
+                    payload.get("location"):
+                return False, related  # the same notification again: a retry
+            await self.store.insert_event(conn, station_id, PUBLISH, now,
+                                          {**payload, "requestId": related},
+                                          request_id=related, summary=status)
+            if related is not None:
+                await self.store.upsert_request(conn, station_id, PUBLISH, related,
+                                                status=status, status_at=now)
+            return True, related
+
+        new, related = await self.store.db.write(write)
+        if new:
+            self.events.publish("station.firmware_publication", station_id=station_id,
+                                status=status, request_id=related)
         return related

@@ -4,8 +4,9 @@
 1.6 (with the security whitepaper's messages): FirmwareStatusNotification,
 DiagnosticsStatusNotification, SignedFirmwareStatusNotification, LogStatusNotification,
 SecurityEventNotification, SignCertificate. 2.0.1: FirmwareStatusNotification,
-LogStatusNotification, SecurityEventNotification, SignCertificate, NotifyEvent,
-NotifyCustomerInformation, NotifyMonitoringReport. The commands the CSMS sends are spelled in
+PublishFirmwareStatusNotification (a Local Controller), LogStatusNotification,
+SecurityEventNotification, SignCertificate, NotifyEvent, NotifyCustomerInformation,
+NotifyMonitoringReport. The commands the CSMS sends are spelled in
 :mod:`csms.ocpp.maintenance_wire`.
 """
 
@@ -40,6 +41,7 @@ class MaintenanceHandlers:
                     "SignedFirmwareStatusNotification": self.firmware_status_notification,
                     "DiagnosticsStatusNotification": self.diagnostics_status_notification}
         return {**common, "FirmwareStatusNotification": self.firmware_status_notification,
+                "PublishFirmwareStatusNotification": self.publish_firmware_status_notification,
                 "NotifyEvent": self.notify_event,
                 "NotifyCustomerInformation": self.notify_customer_information,
                 "NotifyMonitoringReport": self.notify_monitoring_report}
@@ -53,6 +55,11 @@ class MaintenanceHandlers:
 
     async def firmware_status_notification(self, p: Payload) -> Payload:
         await self.maintenance.firmware.status(self.station_id, p["status"], p.get("requestId"))
+        return {}
+
+    async def publish_firmware_status_notification(self, p: Payload) -> Payload:
+        await self.maintenance.firmware.publish_status(self.station_id, p["status"],
+                                                       p.get("requestId"), p.get("location"))
         return {}
 
     async def diagnostics_status_notification(self, p: Payload) -> Payload:

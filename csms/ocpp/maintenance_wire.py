@@ -129,6 +129,12 @@ def firmware_parameters(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def publish_parameters(request: dict[str, Any]) -> dict[str, Any]:
+    """The neutral parameters of a 2.0.1 PublishFirmware payload (to a Local Controller)."""
+    return {"location": request.get("location"), "checksum": request.get("checksum"),
+            "retries": request.get("retries"), "retry_interval_s": request.get("retryInterval")}
+
+
 # -- logs and diagnostics ---------------------------------------------------------------------
 
 DIAGNOSTICS, DIAGNOSTICS_LOG, SECURITY_LOG = "Diagnostics", "DiagnosticsLog", "SecurityLog"

@@ -180,3 +180,56 @@ async def test_firmware_request_validation(csms: RunningCsms, api: httpx.AsyncCl
                 assert install.status_code == 422 and "install time" in install.text
         offline = await api.post(url, json={"location": "https://h/f"})
         assert offline.status_code == 409
+
+
+async def test_ocpp201_local_controller_publishes_and_unpublishes_firmware(
+        csms: RunningCsms, api: httpx.AsyncClient) -> None:
+    """TC_L_17_CSMS .. L_24_CSMS on the reference CSMS: PublishFirmware through the raw command
+    endpoint, every PublishFirmwareStatusNotification answered and stored with its request (the
+    URIs of Published too), a retried one once; UnpublishFirmware Unpublished ends the
+    publications of its checksum, NoFirmware changes nothing."""
+    checksum = "0123456789abcdef0123456789abcdef"
+    unpublish_answers = iter(["NoFirmware", "Unpublished"])
+
+    async def unpublish(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"status": next(unpublish_answers)}
+
+    published = capture(csms, "station.firmware_publication")
+    async with connected_station(csms, "LC-PUB201", V201, routes={
+            "PublishFirmware": lambda payload: _accepted(),
+            "UnpublishFirmware": unpublish}) as station:
+        await boot(station)
+        raw = await api.post("/api/stations/LC-PUB201/ocpp/PublishFirmware", json={
+            "location": "https://firmware.example.com/lc.bin", "checksum": checksum,
+            "requestId": 41, "retries": 2})
+        assert raw.status_code == 200 and raw.json()["response"]["status"] == "Accepted"
+        uris = ["https://lc.local/fw/lc.bin", "ftp://lc.local/fw/lc.bin"]
+        for status in ("Downloading", "Downloaded", "ChecksumVerified", "ChecksumVerified"):
+            assert await station.call("PublishFirmwareStatusNotification",
+                                      {"status": status, "requestId": 41}) == {}
+        assert await station.call("PublishFirmwareStatusNotification", {
+            "status": "Published", "requestId": 41, "location": uris}) == {}
+        overview = (await api.get("/api/stations/LC-PUB201/firmware")).json()
+        (publication,) = overview["publications"]
+        assert publication["request_id"] == 41 and publication["checksum"] == checksum
+        assert publication["location"] == "https://firmware.example.com/lc.bin"
+        assert publication["response_status"] == "Accepted"
+        assert publication["status"] == "Published" and publication["published_at"] == uris
+        assert overview["firmware_status"] is None  # the controller's own firmware: untouched
+        for answer in ("NoFirmware", "Unpublished"):
+            raw = await api.post("/api/stations/LC-PUB201/ocpp/UnpublishFirmware",
+                                 json={"checksum": checksum})
+            assert raw.json()["response"]["status"] == answer
+            status = (await api.get("/api/stations/LC-PUB201/firmware")).json()[
+                "publications"][0]["status"]
+            assert status == ("Published" if answer == "NoFirmware" else "Unpublished")
+        # a notification without requestId belongs to the latest publication
+        await station.call("PublishFirmwareStatusNotification", {"status": "DownloadFailed"})
+    assert [e.data["status"] for e in published] == [
+        "Downloading", "Downloaded", "ChecksumVerified", "Published", "Unpublished",
+        "DownloadFailed"]
+    assert all(e.data["request_id"] == 41 for e in published)
+
+
+async def _accepted() -> dict[str, Any]:
+    return {"status": "Accepted"}
