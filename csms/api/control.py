@@ -25,6 +25,7 @@ from csms.core import CsmsCore
 from csms.domain.api_tokens import ApiPrincipal
 from csms.domain.commands import CommandError
 from csms.domain.device_model import SECRET_VARIABLES, VariableKey
+from csms.domain.get_variables import get_variables
 from csms.domain.provisioning import DisplayMessage
 from csms.ocpp.provisioning import component_of, message_info, variable_key, variable_of
 
@@ -562,8 +563,12 @@ async def _get_configuration(core: CsmsCore, station_id: str, who: ApiPrincipal,
     if not keys:
         raise invalid("variables", "an OCPP 2.0.1 station is asked for given variables; "
                                    "the whole device model comes with base-report")
-    answer = await send(core, station_id, who, "GetVariables",
-                        {"getVariableData": [variable_data(k) for k in keys]})
+    try:  # within the station's ItemsPerMessageGetVariables, as the raw command endpoint
+        answer = await get_variables(core.commands, core.provisioning.device_model, station_id,
+                                     {"getVariableData": [variable_data(k) for k in keys]},
+                                     actor(who))
+    except CommandError as error:
+        raise command_http_error(error) from error
     results = [variable_result(key_of_result(item), item["attributeStatus"],
                                item.get("attributeValue"))
                for item in answer["getVariableResult"]]

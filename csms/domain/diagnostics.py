@@ -38,6 +38,7 @@ from csms.domain.commands import (
     CommandTimeout,
 )
 from csms.domain.firmware import RequestOutcome
+from csms.domain.items_per_message import call_in_chunks, positive_int
 from csms.domain.maintenance import (
     CUSTOMER_EVENT,
     CUSTOMER_INFORMATION,
@@ -357,16 +358,12 @@ class DiagnosticsService:
         the station does not give (GetVariables refused, not Accepted, not a number) leaves
         the ids in one request."""
         ids = payload.get("id")
-        if not isinstance(ids, list) or len(ids) <= 1:
-            return await self.commands.call(station_id, "ClearVariableMonitoring", payload,
-                                            actor)
-        limit = await self._items_per_clear(station_id, actor) or len(ids)
-        results: list[Any] = []
-        for start in range(0, len(ids), limit):
-            answer = await self.commands.call(station_id, "ClearVariableMonitoring",
-                                              {**payload, "id": ids[start:start + limit]}, actor)
-            results.extend(answer.get("clearMonitoringResult", []))
-        return {"clearMonitoringResult": results}
+        limit = (await self._items_per_clear(station_id, actor)
+                 if isinstance(ids, list) and len(ids) > 1 else None)
+        return await call_in_chunks(self.commands, station_id, "ClearVariableMonitoring",
+                                    payload, items_key="id",
+                                    results_key="clearMonitoringResult", limit=limit,
+                                    actor=actor)
 
     async def _items_per_clear(self, station_id: str, actor: Actor) -> int | None:
         """The station's ItemsPerMessageClearVariableMonitoring, asked with GetVariables."""
@@ -379,8 +376,7 @@ class DiagnosticsService:
             if result.get("attributeStatus") != "Accepted" or \
                     result.get("variable") != ITEMS_PER_CLEAR["variable"]:
                 continue
-            value = str(result.get("attributeValue", ""))
-            return int(value) if value.isdigit() and int(value) > 0 else None
+            return positive_int(result.get("attributeValue"))
         return None
 
 

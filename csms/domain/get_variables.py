@@ -13,6 +13,7 @@ from typing import Any
 
 from csms.domain.commands import Actor, CommandService
 from csms.domain.device_model import DeviceModelService, VariableKey
+from csms.domain.items_per_message import call_in_chunks, positive_int
 
 # DeviceDataCtrlr.ItemsPerMessage[GetVariables]
 ITEMS_PER_GET = VariableKey("DeviceDataCtrlr", "ItemsPerMessage",
@@ -22,8 +23,7 @@ ITEMS_PER_GET = VariableKey("DeviceDataCtrlr", "ItemsPerMessage",
 async def items_per_get(device_model: DeviceModelService, station_id: str) -> int | None:
     """The station's ItemsPerMessageGetVariables as it reported it; None when unknown or not a
     positive number."""
-    value = (await device_model.value(station_id, ITEMS_PER_GET) or "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return positive_int(await device_model.value(station_id, ITEMS_PER_GET))
 
 
 async def get_variables(commands: CommandService, device_model: DeviceModelService,
@@ -32,14 +32,8 @@ async def get_variables(commands: CommandService, device_model: DeviceModelServi
     """GetVariables of ``payload["getVariableData"]`` in requests of at most the station's
     ItemsPerMessageGetVariables entries; one answer with the getVariableResult of every
     request, in order."""
-    data = payload.get("getVariableData")
-    limit = await items_per_get(device_model, station_id) if isinstance(data, list) else None
-    if not isinstance(data, list) or limit is None or len(data) <= limit:
-        return await commands.call(station_id, "GetVariables", payload, actor)
-    results: list[Any] = []
-    for start in range(0, len(data), limit):
-        answer = await commands.call(station_id, "GetVariables",
-                                     {**payload, "getVariableData": data[start:start + limit]},
-                                     actor)
-        results.extend(answer.get("getVariableResult", []))
-    return {"getVariableResult": results}
+    limit = (await items_per_get(device_model, station_id)
+             if isinstance(payload.get("getVariableData"), list) else None)
+    return await call_in_chunks(commands, station_id, "GetVariables", payload,
+                                items_key="getVariableData", results_key="getVariableResult",
+                                limit=limit, actor=actor)

@@ -68,3 +68,17 @@ async def test_without_a_usable_limit_the_variables_go_in_one_request(
                                  json={"getVariableData": WANTED})
     assert unknown.status_code == 200 and garbled.status_code == 200, garbled.text
     assert sizes == [5, 5]
+
+
+async def test_the_operator_configuration_endpoint_keeps_the_limit_too(
+        csms: RunningCsms, api: httpx.AsyncClient) -> None:
+    routes, sizes = _station()
+    keys = [f"OCPPCommCtrlr.{w['variable']['name']}" for w in WANTED]
+    async with connected_station(csms, "CS-GETV3", V201, routes=routes) as station:
+        await boot(station)
+        await _report_limit(station, "3")
+        answer = await api.get("/api/stations/CS-GETV3/commands/configuration",
+                               params={"key": keys})
+    assert answer.status_code == 200, answer.text
+    assert sizes == [3, 2]
+    assert [r["key"] for r in answer.json()["results"]] == keys
