@@ -24,7 +24,7 @@ import pytest
 from chargeloop.ocppj import JsonlTraceWriter, OcppVersion
 from chargeloop.runs import RunFolder
 from conformance.catalogue import NOT_IN_PROGRAMME, Case, catalogue, in_scope, profile_code
-from conformance.station.simulated_claims import SIMULATED_PROFILES
+from conformance.station.simulated_claims import SIMULATED_FEATURES, SIMULATED_PROFILES
 from conformance.sut import Sut, SutError, load_sut
 from conformance.verdicts import (
     NOT_APPLICABLE_PREFIX,
@@ -149,7 +149,9 @@ def _sut(config: pytest.Config) -> Sut:
     profiles = list(sut.profiles)
     claimed = config.getoption("--profile")
     if not path and not claimed and config.getoption("--simulated"):
-        claimed = SIMULATED_PROFILES[sut.version]  # the simulated station's own claims
+        # the simulated station's own claims
+        claimed = SIMULATED_PROFILES[sut.version]
+        sut = replace(sut, features=sut.features | frozenset(SIMULATED_FEATURES[sut.version]))
     for name in claimed:
         try:
             code = profile_code(sut.version, name)

@@ -28,6 +28,7 @@ from chargeloop.ocppj import OcppError, OcppSession, OcppVersion, TraceRecord
 from chargeloop.ocppj.actions import Role, may_send
 from chargeloop.ocppj.errors import CallErrorReceived, CallTimeout, PayloadInvalid, SessionClosed
 from chargeloop.ocppj.schemas import known_actions, warm_up
+from chargeloop.ocppj.transport.base import TransportClosed
 from chargeloop.ocppj.transport.websocket import (
     ConnectionInfo,
     OcppServer,
@@ -126,6 +127,7 @@ class _Connection:
     session: OcppSession
     info: ConnectionInfo
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    tls_version: str | None = None  # "TLSv1.3", ...; None over ws://
 
 
 class TestCsms:
@@ -143,10 +145,15 @@ class TestCsms:
         self.inbox: list[Received] = []
         self.frames: list[TraceRecord] = []  # this case's frames
         self._next: dict[str, list[dict[str, Any] | OcppError]] = {}
+        # answers held back (hold_next): per action, (which CALL, when to answer it)
+        self._held: dict[str, list[tuple[Where | None, asyncio.Event]]] = {}
         self._arrived = asyncio.Condition()
         self._counter = itertools.count()
         self.first_connection = 0  # the case's messages come from this connection on
         self.refused: list[str] = []  # handshakes refused (wrong password, ...)
+        # a password a case changed (TC_A_09, TC_073): identity -> what the station must send
+        self.passwords: dict[str, str] = {}
+        self._frame_came = asyncio.Event()  # set on every frame traced (``frame_in`` waits)
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -164,7 +171,8 @@ class TestCsms:
             ping_interval=None)
 
     def _check_password(self, identity: str, password: str | None) -> bool:
-        expected = {s.id: s.password for s in self.sut.stations}.get(identity)
+        expected = self.passwords.get(identity) or \
+            {s.id: s.password for s in self.sut.stations}.get(identity)
         ok = password is not None and password == expected
         if not ok:
             self.refused.append(f"{identity}: {'no' if password is None else 'wrong'} "
@@ -187,7 +195,8 @@ class TestCsms:
     async def _on_connect(self, transport: WebSocketTransport, info: ConnectionInfo) -> None:
         session = OcppSession(transport, self.version, role=Role.CSMS, identity=info.identity,
                               call_timeout=self.sut.answer_timeout_s, trace=self._record)
-        connection = _Connection(len(self.connections), info.identity, session, info)
+        connection = _Connection(len(self.connections), info.identity, session, info,
+                                 tls_version=_tls_version(transport))
         for action in known_actions(self.version):
             if may_send(self.version, Role.STATION, action):
                 session.route(action, self._handler(connection, action))
@@ -212,6 +221,9 @@ class TestCsms:
             self.inbox.append(received)
             async with self._arrived:
                 self._arrived.notify_all()
+            release = self._hold_for(action, payload)
+            if release is not None:  # a CSMS slow to answer: the case says when (hold_next)
+                await release.wait()
             if isinstance(answer, OcppError):
                 raise answer
             return answer
@@ -220,6 +232,7 @@ class TestCsms:
 
     def _record(self, record: TraceRecord) -> None:
         self.frames.append(record)
+        self._frame_came.set()
         if self._trace is not None:
             self._trace(record)
 
@@ -230,6 +243,10 @@ class TestCsms:
         self.inbox = [r for r in self.inbox if r.connection >= len(self.connections)]
         self.frames = []
         self._next = {}
+        for holds in self._held.values():
+            for _, release in holds:
+                release.set()
+        self._held = {}
         self.first_connection = len(self.connections) - 1 if self.connected else \
             len(self.connections)
 
@@ -241,6 +258,22 @@ class TestCsms:
     @property
     def connected(self) -> bool:
         return self.connection is not None
+
+    def hold_next(self, action: str, where: Where | None = None) -> asyncio.Event:
+        """Hold the answer to the station's next ``action`` (matching ``where``; it is in
+        the inbox at once) until the returned event is set; a case ending releases what it
+        still holds."""
+        release = asyncio.Event()
+        self._held.setdefault(action, []).append((where, release))
+        return release
+
+    def _hold_for(self, action: str, payload: dict[str, Any]) -> asyncio.Event | None:
+        holds = self._held.get(action, [])
+        for n, (where, release) in enumerate(holds):
+            if where is None or where(payload):
+                del holds[n]
+                return release
+        return None
 
     def answer_next(self, action: str, answer: dict[str, Any] | OcppError) -> None:
         """Answer the station's next ``action`` with ``answer`` (queued: several in turn)."""
@@ -366,8 +399,55 @@ class TestCsms:
             raise CaseFailed(step, f"a schema-valid {action} response",
                              f"{exc.kind.value}: {exc}") from None
 
+    # -- raw frames (the robustness checks) ----------------------------------------------------
+
+    async def send_raw(self, data: str | bytes, *, step: str) -> int:
+        """Put ``data`` on the wire as it is, valid OCPP-J or not (``bytes``: a binary frame),
+        on the station's current connection; that connection's number."""
+        connection = self.connection
+        if connection is None:
+            raise CaseFailed(step, "a connected station", "the station is not connected")
+        session = connection.session
+        try:
+            if isinstance(data, str):
+                await session.send_text(data)
+            else:
+                # the session sends text only: a binary frame goes to the transport directly
+                await session.transport.send(data)  # type: ignore[arg-type]
+                self._record(TraceRecord(
+                    direction="out", identity=connection.identity, version=self.version.value,
+                    wall_time=time.time(), sim_time=None,
+                    raw=data.decode("utf-8", errors="backslashreplace"), message_type=None,
+                    message_id=None, action=None, outcome="raw"))
+        except (SessionClosed, TransportClosed):
+            raise CaseFailed(step, "the frame sent to the station",
+                             "the station had closed the connection") from None
+        return connection.number
+
+    async def frame_in(self, where: Callable[[TraceRecord], bool], timeout_s: float
+                       ) -> TraceRecord | None:
+        """The first frame the station sent in this case that ``where`` picks (parsed by the
+        strict session: ``message_type``, ``message_id``, ``raw``), waiting at most
+        ``timeout_s`` for it; None when none came."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            self._frame_came.clear()
+            found = next((r for r in self.frames if r.direction == "in" and where(r)), None)
+            left = deadline - loop.time()
+            if found is not None or left <= 0:
+                return found
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._frame_came.wait(), left)
+
     @property
     def violations(self) -> list[TraceRecord]:
         """Frames from the station in this case that broke the schemas or framing rules."""
         return [r for r in self.frames if r.direction == "in"
                 and r.outcome.startswith(("invalid", "malformed"))]
+
+
+def _tls_version(transport: WebSocketTransport) -> str | None:
+    """The TLS version of the connection under ``transport``; None without TLS."""
+    ssl_object = transport.connection.transport.get_extra_info("ssl_object")
+    return None if ssl_object is None else ssl_object.version()

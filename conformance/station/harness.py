@@ -121,10 +121,44 @@ class Harness:
         await self.status(evse, "Charging", step=f"{step}: StatusNotification Charging")
         return start
 
+    # -- 2.0.1 reusable flows --------------------------------------------------------------
+
+    async def charging201(self, token: str, *, step: str = "EnergyTransferStarted",
+                          evse: int = 1) -> Received:
+        """2.0.1 "EnergyTransferStarted" (cable first, then "Authorized" with ``token``): the
+        TransactionEvent with chargingState Charging. Its transactionId is
+        ``tx_id201(...)``."""
+        await self.act("plug_in", step=f"{step}: plug in", evse=evse)
+        await self.act("present_token", step=f"{step}: present token", evse=evse, token=token)
+        return await self.csms.receive(
+            "TransactionEvent", step=f"{step}: TransactionEvent (Charging)",
+            where=lambda p: p.get("transactionInfo", {}).get("chargingState") == "Charging",
+            expected="a TransactionEvent with chargingState Charging")
+
+    async def set_variable201(self, component: str, variable: str, value: str, *,
+                              step: str, instance: str | None = None) -> None:
+        """A 2.0.1 set-up step: SetVariables ``component``.``variable`` (``instance``) =
+        ``value``, which must be Accepted (a station that refuses a setting the case needs
+        fails the set-up)."""
+        wanted: dict[str, Any] = {"name": variable}
+        if instance is not None:
+            wanted["instance"] = instance
+        answer = await self.csms.call("SetVariables", {"setVariableData": [{
+            "component": {"name": component}, "variable": wanted,
+            "attributeValue": value}]}, step=step)
+        results = answer.get("setVariableResult", [])
+        check(len(results) == 1 and results[0].get("attributeStatus") == "Accepted", step,
+              f"SetVariables {component}.{variable} = {value} Accepted", answer)
+
 
 def transaction_id(start: Received) -> int:
     assert start.answer is not None
     return int(start.answer["transactionId"])
 
 
-__all__ = ["Harness", "Received", "check", "now_iso", "transaction_id"]
+def tx_id201(event: Received) -> str:
+    """The transactionId of a 2.0.1 TransactionEvent."""
+    return str(event.payload["transactionInfo"]["transactionId"])
+
+
+__all__ = ["Harness", "Received", "check", "now_iso", "transaction_id", "tx_id201"]

@@ -39,6 +39,7 @@ from chargeloop.clock import SimClock
 from chargeloop.ocppj import OcppVersion
 from simulator.backends import UrlBackend
 from simulator.station import ConnectorSpec, EvseSpec, Link, Recorder, SimStation, StationSpec
+from simulator.station.maintenance import FirmwareTimings, UploadTimings
 from simulator.vehicles import VEHICLE_CATALOG, Vehicle
 
 log = logging.getLogger("chargeloop.conformance.simulated")
@@ -71,7 +72,25 @@ def station_spec(options: SimulatedOptions) -> StationSpec:
         options.identity, options.version, evses=evses, serial_number="SIM-0001",
         password=options.password, start_jitter_s=0.0, reboot_s=0.5, boot_retry_s=10,
         retry_backoff_min_s=0.5, retry_backoff_random_s=0.0, retry_backoff_repeat=2,
-        call_timeout_s=10.0, connection_timeout_s=60, transaction_id_prefix="SIM-")
+        call_timeout_s=10.0, connection_timeout_s=60, transaction_id_prefix="SIM-",
+        # 1.6: reservations of the whole station (ReserveConnectorZeroSupported; the suite's
+        # SUT file claims reservation_connector_zero for it)
+        settings={**({"reserve_any_evse": True} if options.version is OcppVersion.V16 else {}),
+                  **_security_settings(options)})
+
+
+def _security_settings(options: SimulatedOptions) -> dict[str, Any]:
+    """The security profile the station connects with (SecurityProfile / SecurityCtrlr), so
+    that a downgrade is refused: 3 with a client certificate, 2 over wss://, 1 with a
+    password, else 0."""
+    if options.client_cert:
+        profile = 3
+    elif options.url.startswith("wss://"):
+        profile = 2
+    else:
+        profile = 1 if options.password else 0
+    return {"security_profile": profile,
+            "has_client_certificate": options.client_cert is not None}
 
 
 class SimulatedSut:
@@ -95,6 +114,7 @@ class SimulatedSut:
         spec = station_spec(self.options)
         station = SimStation(spec, self.clock, Link.to(self.backend, spec.id, spec.version),
                              self.recorder, self.rng.spawn(1)[0])
+        _maintenance_and_certificates(station, self.options)
         fault = self.faults.get(case_id or "")
         if fault is not None:
             log.warning("faulty station for %s", case_id)
@@ -164,13 +184,37 @@ class SimulatedSut:
                                             float(params.get("seconds", 5.0))))
         return {}
 
+    async def fault(self, params: dict[str, Any]) -> Any:
+        """EVSE ``evse`` reports a fault (GroundFailure) for ``seconds`` (default 5), then it
+        clears."""
+        self.clock.spawn(self.station.fault(_evse(params), "GroundFailure",
+                                            float(params.get("seconds") or 5.0)))
+        return {}
+
 
 ACTIONS: dict[str, Callable[[SimulatedSut, dict[str, Any]], Any]] = {
     "fresh": SimulatedSut.fresh, "plug_in": SimulatedSut.plug_in,
     "unplug": SimulatedSut.unplug, "present_token": SimulatedSut.present_token,
     "power_cycle": SimulatedSut.power_cycle, "network_down": SimulatedSut.network_down,
     "network_up": SimulatedSut.network_up, "lock_failure": SimulatedSut.lock_failure,
+    "fault": SimulatedSut.fault,
 }
+
+
+def _maintenance_and_certificates(station: SimStation, options: SimulatedOptions) -> None:
+    """Firmware updates and log uploads take well under a second (the suite waits for them in
+    real time) and fetch HTTP firmware for real; the CA the station trusts for wss:// is its
+    installed CSMS root certificate, as on a charger that was given it."""
+    station.firmware_timings = FirmwareTimings(download_s=0.2, verify_s=0.1, install_s=0.3,
+                                               retry_interval_s=1.0, jitter=0.0)
+    station.upload_timings = UploadTimings(prepare_s=0.1, failure_s=0.2, retry_interval_s=1.0)
+    station.real_downloads = True
+    if options.ca_file:
+        use = "CentralSystemRootCertificate" if options.version is OcppVersion.V16 \
+            else "CSMSRootCertificate"
+        pem = Path(options.ca_file).read_text()
+        station.proto.certificates.install({"certificateType": use, "certificate": pem},
+                                           station.utc())
 
 
 def _evse(params: dict[str, Any]) -> int:

@@ -3,11 +3,13 @@ FINAL 2024-04)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 
 from conformance.station.harness import Harness, check
+from conformance.verdicts import CaseFailed
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -67,3 +69,37 @@ async def test_TC_043_2_CS(h: Harness) -> None:
           stale)
     version = await _list_version(h, step="GetLocalListVersion")
     check(version == 5, "GetLocalListVersion.conf", "listVersion 5", version)
+
+
+@pytest.mark.case("TC_008_CS")
+async def test_TC_008_CS(h: Harness) -> None:
+    """Start with an id in the local authorization list: LocalAuthListEnabled and
+    LocalPreAuthorize true; a Full list with the tag (Accepted); the tag is presented: no
+    Authorize, Preparing; the cable is plugged in: StartTransaction with the tag, Charging."""
+    await h.booted()
+    await h.configure("LocalAuthListEnabled", "true", step="ChangeConfiguration")
+    await h.configure("LocalPreAuthorize", "true", step="ChangeConfiguration")
+    try:
+        await _start_from_the_list(h)
+    finally:  # a real charger keeps its configuration into the next case
+        if h.csms.connected:
+            with contextlib.suppress(CaseFailed):
+                await h.csms.call_or_error("ChangeConfiguration", {
+                    "key": "LocalPreAuthorize", "value": "false"}, step="put back")
+
+
+async def _start_from_the_list(h: Harness) -> None:
+    token = h.sut.tokens.valid
+    full = await h.csms.call("SendLocalList", {
+        "listVersion": 1, "updateType": "Full", "localAuthorizationList": [_entry(token)]},
+        step="SendLocalList (Full)")
+    check(full.get("status") == "Accepted", "SendLocalList.conf", "Accepted", full)
+    await h.act("present_token", step="present token", evse=1, token=token)
+    await h.status(1, "Preparing", step="StatusNotification Preparing")
+    await h.act("plug_in", step="plug in", evse=1)
+    start = await h.csms.receive("StartTransaction", step="StartTransaction")
+    check(start.payload.get("idTag") == token, "StartTransaction.req", f"idTag {token}",
+          start.payload)
+    await h.status(1, "Charging", step="StatusNotification Charging")
+    await h.csms.nothing("Authorize", step="no Authorize (the tag is in the local list)",
+                         within_s=0.0, expected="no Authorize.req for a tag in the list")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from conformance.station.harness import Harness, check
+from conformance.verdicts import CaseFailed, not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -109,3 +111,140 @@ async def test_TC_052_CS(h: Harness) -> None:
     answer = await h.csms.call("CancelReservation", {"reservationId": RESERVATION_ID + 1},
                                step="CancelReservation")
     check(answer.get("status") == "Rejected", "CancelReservation.conf", "Rejected", answer)
+
+
+@pytest.mark.case("TC_046_2_CS")
+async def test_TC_046_2_CS(h: Harness) -> None:
+    """Reservation of a connector, remote start: ReserveNow Accepted; Reserved;
+    RemoteStartTransaction for that connector with the reserved tag Accepted; the cable is
+    plugged in; StartTransaction carries the tag and the reservationId; Charging."""
+    await h.booted()
+    status = await _reserve(h, step="ReserveNow")
+    check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
+    await h.status(1, "Reserved", step="StatusNotification Reserved")
+    token = h.sut.tokens.valid
+    answer = await h.csms.call("RemoteStartTransaction", {"connectorId": 1, "idTag": token},
+                               step="RemoteStartTransaction")
+    check(answer.get("status") == "Accepted", "RemoteStartTransaction.conf", "Accepted", answer)
+    await h.act("plug_in", step="plug in", evse=1)
+    start = await h.csms.receive("StartTransaction", step="StartTransaction")
+    check(start.payload.get("idTag") == token and
+          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
+          f"idTag {token}, reservationId {RESERVATION_ID}", start.payload)
+    await h.status(1, "Charging", step="StatusNotification Charging")
+
+
+@pytest.mark.case("TC_048_1_CS")
+async def test_TC_048_1_CS(h: Harness) -> None:
+    """Reservation of a faulted connector: the tester causes a fault (Faulted); ReserveNow for
+    that connector answered Faulted."""
+    await h.booted()
+    await h.act("fault", step="cause a fault", evse=1, seconds=5)
+    await h.status(1, "Faulted", step="StatusNotification Faulted")
+    status = await _reserve(h, step="ReserveNow")
+    check(status == "Faulted", "ReserveNow.conf", "Faulted", status)
+
+
+@pytest.mark.case("TC_053_CS")
+async def test_TC_053_CS(h: Harness) -> None:
+    """Use a reserved connector with the parentIdTag: ReserveNow for one tag with a
+    parentIdTag, Accepted; Reserved; another tag of the same group (its Authorize answered
+    Accepted with that parentIdTag) is presented and the cable plugged in: StartTransaction
+    with that tag and the reservationId; Charging."""
+    await h.booted()
+    tokens = h.sut.tokens
+    answer = await h.csms.call("ReserveNow", {
+        "connectorId": 1, "expiryDate": _expiry(), "idTag": tokens.valid,
+        "parentIdTag": tokens.group_id, "reservationId": RESERVATION_ID}, step="ReserveNow")
+    check(answer.get("status") == "Accepted", "ReserveNow.conf", "Accepted", answer)
+    await h.status(1, "Reserved", step="StatusNotification Reserved")
+    other = tokens.valid_2
+    await h.act("present_token", step="present another tag of the group", evse=1, token=other)
+    authorize = await h.csms.receive("Authorize", step="Authorize",
+                                     where=lambda p: p.get("idTag") == other)
+    check(authorize.answer is not None and
+          authorize.answer["idTagInfo"].get("parentIdTag") == tokens.group_id,
+          "Authorize.conf", f"Accepted with parentIdTag {tokens.group_id} (the harness's answer)",
+          authorize.answer)
+    await h.act("plug_in", step="plug in", evse=1)
+    start = await h.csms.receive("StartTransaction", step="StartTransaction")
+    check(start.payload.get("idTag") == other and
+          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
+          f"idTag {other}, reservationId {RESERVATION_ID}", start.payload)
+    await h.status(1, "Charging", step="StatusNotification Charging")
+
+
+def _station_reservations(h: Harness) -> None:
+    if not h.sut.claims("reservation_connector_zero"):
+        not_applicable("reservation_connector_zero (ReserveConnectorZeroSupported)")
+
+
+async def _reserve_station(h: Harness, *, step: str) -> str:
+    answer = await h.csms.call("ReserveNow", {
+        "connectorId": 0, "expiryDate": _expiry(), "idTag": h.sut.tokens.valid,
+        "reservationId": RESERVATION_ID}, step=step)
+    return str(answer.get("status"))
+
+
+@pytest.mark.case("TC_049_CS")
+async def test_TC_049_CS(h: Harness) -> None:
+    """Reservation of the charge point, transaction: ReserveNow for connector 0 Accepted; the
+    reserved tag is presented and the cable plugged in at connector 1: StartTransaction with
+    the tag and the reservationId; Charging."""
+    _station_reservations(h)
+    await h.booted()
+    status = await _reserve_station(h, step="ReserveNow (connector 0)")
+    check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
+    token = h.sut.tokens.valid
+    await h.act("present_token", step="present token", evse=1, token=token)
+    await h.act("plug_in", step="plug in", evse=1)
+    start = await h.csms.receive("StartTransaction", step="StartTransaction")
+    check(start.payload.get("idTag") == token and
+          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
+          f"idTag {token}, reservationId {RESERVATION_ID}", start.payload)
+    await h.status(1, "Charging", step="StatusNotification Charging")
+
+
+@pytest.mark.case("TC_050_1_CS")
+async def test_TC_050_1_CS(h: Harness) -> None:
+    """Reservation of the charge point, Faulted: the tester causes a fault of the whole
+    charge point (connector 0 Faulted); ReserveNow for connector 0 answered Faulted."""
+    _station_reservations(h)
+    await h.booted()
+    await h.act("fault", step="cause a fault of the charge point", evse=0, seconds=5)
+    await h.status(0, "Faulted", step="StatusNotification Faulted (connector 0)")
+    status = await _reserve_station(h, step="ReserveNow (connector 0)")
+    check(status == "Faulted", "ReserveNow.conf", "Faulted", status)
+
+
+@pytest.mark.case("TC_050_2_CS")
+async def test_TC_050_2_CS(h: Harness) -> None:
+    """Reservation of the charge point, Occupied: every connector charging; ReserveNow for
+    connector 0 answered Occupied."""
+    _station_reservations(h)
+    await h.booted()
+    for evse in range(1, h.evses + 1):
+        await h.charging16(h.sut.tokens.valid_2, step=f"Charging on {evse}", evse=evse)
+    status = await _reserve_station(h, step="ReserveNow (connector 0)")
+    check(status == "Occupied", "ReserveNow.conf", "Occupied", status)
+
+
+@pytest.mark.case("TC_050_3_CS")
+async def test_TC_050_3_CS(h: Harness) -> None:
+    """Reservation of the charge point, Unavailable: ChangeAvailability Inoperative for
+    connector 0 Accepted, every connector Unavailable; ReserveNow for connector 0 answered
+    Unavailable."""
+    _station_reservations(h)
+    await h.booted()
+    answer = await h.csms.call("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"},
+                               step="ChangeAvailability")
+    check(answer.get("status") == "Accepted", "ChangeAvailability.conf", "Accepted", answer)
+    try:
+        await h.all_statuses("Unavailable", step="Unavailable")
+        status = await _reserve_station(h, step="ReserveNow (connector 0)")
+        check(status == "Unavailable", "ReserveNow.conf", "Unavailable", status)
+    finally:  # a real charger stays Inoperative into the next case otherwise
+        if h.csms.connected:
+            with contextlib.suppress(CaseFailed):
+                await h.csms.call_or_error("ChangeAvailability", {
+                    "connectorId": 0, "type": "Operative"}, step="put back")

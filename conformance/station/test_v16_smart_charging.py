@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -111,3 +112,153 @@ async def test_TC_059_CS(h: Harness) -> None:
     limits = await _composite_limits(h, step="GetCompositeSchedule")
     check(bool(limits) and max(limits) <= LIMIT_A, "GetCompositeSchedule.conf",
           f"a schedule limited to {LIMIT_A:g} A (the TxProfile)", limits)
+
+
+@pytest.mark.case("TC_057_CS")
+async def test_TC_057_CS(h: Harness) -> None:
+    """Central smart charging, TxProfile: charging; SetChargingProfile (TxProfile with the
+    transactionId of the running transaction, connector 1) Accepted; the composite schedule
+    of the connector then holds its limit."""
+    await h.booted()
+    start = await h.charging16(h.sut.tokens.valid)
+    answer = await _set(h, 1, _profile("TxProfile", transaction=transaction_id(start)),
+                        step="SetChargingProfile")
+    check(isinstance(answer, dict) and answer.get("status") == "Accepted",
+          "SetChargingProfile.conf", "Accepted", answer)
+    limits = await _composite_limits(h, step="GetCompositeSchedule")
+    check(bool(limits) and max(limits) <= LIMIT_A, "GetCompositeSchedule.conf",
+          f"a schedule limited to {LIMIT_A:g} A (the TxProfile)", limits)
+
+
+@pytest.mark.case("TC_060_CS")
+async def test_TC_060_CS(h: Harness) -> None:
+    """Remote start with a charging profile, Rejected: (cable plugged in)
+    RemoteStartTransaction whose chargingProfile is not a TxProfile (TxDefaultProfile) is
+    answered Rejected, or with a CALLERROR; no transaction starts."""
+    await h.booted()
+    await h.act("plug_in", step="plug in", evse=1)
+    await h.status(1, "Preparing", step="StatusNotification Preparing")
+    answer = await h.csms.call_or_error("RemoteStartTransaction", {
+        "connectorId": 1, "idTag": h.sut.tokens.valid,
+        "chargingProfile": _profile("TxDefaultProfile", profile_id=13)},
+        step="RemoteStartTransaction")
+    check(not isinstance(answer, dict) or answer.get("status") == "Rejected",
+          "RemoteStartTransaction.conf", "Rejected or a CALLERROR", answer)
+    await h.csms.nothing("StartTransaction", step="no StartTransaction", within_s=1.0)
+
+
+@pytest.mark.case("TC_082_CS")
+async def test_TC_082_CS(h: Harness) -> None:
+    """Central smart charging, TxDefaultProfile with an ongoing transaction: charging;
+    SetChargingProfile (TxDefaultProfile, connector 1) Accepted; the composite schedule of the
+    connector then holds its limit."""
+    await h.booted()
+    await h.charging16(h.sut.tokens.valid)
+    answer = await _set(h, 1, _profile("TxDefaultProfile"), step="SetChargingProfile")
+    check(isinstance(answer, dict) and answer.get("status") == "Accepted",
+          "SetChargingProfile.conf", "Accepted", answer)
+    limits = await _composite_limits(h, step="GetCompositeSchedule")
+    check(bool(limits) and max(limits) <= LIMIT_A, "GetCompositeSchedule.conf",
+          f"a schedule limited to {LIMIT_A:g} A (the TxDefaultProfile)", limits)
+
+
+STACK_SLACK_S = 2.0  # startPeriod rounding and the time the harness's calls take
+
+
+CLOCK_DEVIATION_S = 5  # how far the station's clock may be off ours (OCTT: the configured
+# maximum time deviation); absolute profiles start this much in the past, so that they are in
+# force on a station whose clock is behind
+
+
+def _started_earlier() -> str:
+    at = datetime.now(UTC) - timedelta(seconds=CLOCK_DEVIATION_S)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _absolute(profile_id: int, stack: int, duration: int, start: str,
+              periods: list[tuple[int, float]]) -> dict[str, Any]:
+    return {"chargingProfileId": profile_id, "stackLevel": stack,
+            "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+            "validFrom": start,
+            "chargingSchedule": {"duration": duration, "startSchedule": start,
+                                 "chargingRateUnit": "A", "chargingSchedulePeriod": [
+                                     {"startPeriod": s, "limit": limit} for s, limit in periods]}}
+
+
+@pytest.mark.case("TC_072_CS")
+async def test_TC_072_CS(h: Harness) -> None:
+    """Stacking charging profiles: a TxDefaultProfile at stackLevel 0 (Absolute, 400 s: 6 A
+    from 0 s, 8 A from 100 s, 10 A from 200 s) and one at stackLevel 1 (150 s: 7 A from 0 s,
+    9 A from 100 s), both starting now (less the maximum clock deviation) and Accepted;
+    GetCompositeSchedule (350 s) gives 7 A at 0, 9 A at 100 - x, 8 A at 150 - x and 10 A at
+    200 - x, x the time from the profiles' start to the schedule's start."""
+    await h.booted()
+    start = _started_earlier()
+    for profile in (_absolute(21, 0, 400, start, [(0, 6.0), (100, 8.0), (200, 10.0)]),
+                    _absolute(22, 1, 150, start, [(0, 7.0), (100, 9.0)])):
+        answer = await _set(h, 1, profile, step=f"SetChargingProfile stackLevel "
+                                                f"{profile['stackLevel']}")
+        check(isinstance(answer, dict) and answer.get("status") == "Accepted",
+              "SetChargingProfile.conf", "Accepted", answer)
+    answer = await h.csms.call("GetCompositeSchedule", {
+        "connectorId": 1, "duration": 350, "chargingRateUnit": "A"},
+        step="GetCompositeSchedule")
+    check(answer.get("status") == "Accepted", "GetCompositeSchedule.conf", "Accepted", answer)
+    schedule = answer.get("chargingSchedule") or {}
+    begun = schedule.get("startSchedule") or answer.get("scheduleStart") or start
+    x = (_utc(begun) - _utc(start)).total_seconds()
+    expected = [(0.0, 7.0), (100 - x, 9.0), (150 - x, 8.0), (200 - x, 10.0)]
+    check(_periods_match(schedule, expected), "GetCompositeSchedule.conf",
+        "periods " + ", ".join(f"{limit:g} A at {at:.0f} s" for at, limit in expected),
+        schedule.get("chargingSchedulePeriod"))
+
+
+def _periods_match(schedule: dict[str, Any], expected: list[tuple[float, float]]) -> bool:
+    periods = [(float(p["startPeriod"]), float(p["limit"]))
+               for p in schedule.get("chargingSchedulePeriod", [])]
+    return len(periods) == len(expected) and all(
+        limit == want_limit and abs(at - want_at) <= STACK_SLACK_S
+        for (at, limit), (want_at, want_limit) in zip(periods, expected, strict=True))
+
+
+@pytest.mark.case("TC_066_CS")
+async def test_TC_066_CS(h: Harness) -> None:
+    """Get composite schedule: a ChargePointMaxProfile (connector 0: 10 A, 16 A from 200 s),
+    a TxDefaultProfile (connector 1: 16 A, 8 A from 100 s) and, while charging, a TxProfile
+    (6 A, 14 A from 50 s, for 150 s), all Absolute from now (less the maximum clock
+    deviation) and Accepted;
+    GetCompositeSchedule (connector 1, 300 s, A) gives the lowest of the maximum and the
+    TxProfile, where it runs, else the TxDefaultProfile: 6 A at 0, 10 A at 50 - x, 8 A at
+    150 - x (x the time from the profiles' start to the schedule's start)."""
+    await h.booted()
+    start = _started_earlier()
+    maximum = {**_absolute(31, 0, 600, start, [(0, 10.0), (200, 16.0)]),
+               "chargingProfilePurpose": "ChargePointMaxProfile"}
+    default = _absolute(32, 0, 600, start, [(0, 16.0), (100, 8.0)])
+    for connector, profile in ((0, maximum), (1, default)):
+        answer = await _set(h, connector, profile, step=f"SetChargingProfile "
+                                                        f"{profile['chargingProfilePurpose']}")
+        check(isinstance(answer, dict) and answer.get("status") == "Accepted",
+              "SetChargingProfile.conf", "Accepted", answer)
+    started = await h.charging16(h.sut.tokens.valid)
+    tx_profile = {**_absolute(33, 0, 150, start, [(0, 6.0), (50, 14.0)]),
+                  "chargingProfilePurpose": "TxProfile",
+                  "transactionId": transaction_id(started)}
+    answer = await _set(h, 1, tx_profile, step="SetChargingProfile TxProfile")
+    check(isinstance(answer, dict) and answer.get("status") == "Accepted",
+          "SetChargingProfile.conf", "Accepted", answer)
+    answer = await h.csms.call("GetCompositeSchedule", {
+        "connectorId": 1, "duration": 300, "chargingRateUnit": "A"},
+        step="GetCompositeSchedule")
+    check(answer.get("status") == "Accepted", "GetCompositeSchedule.conf", "Accepted", answer)
+    schedule = answer.get("chargingSchedule") or {}
+    begun = schedule.get("startSchedule") or answer.get("scheduleStart") or start
+    x = (_utc(begun) - _utc(start)).total_seconds()
+    expected = [(0.0, 6.0), (50 - x, 10.0), (150 - x, 8.0)]
+    check(_periods_match(schedule, expected), "GetCompositeSchedule.conf",
+          "periods " + ", ".join(f"{limit:g} A at {at:.0f} s" for at, limit in expected),
+          schedule.get("chargingSchedulePeriod"))
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

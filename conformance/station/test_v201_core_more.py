@@ -251,3 +251,52 @@ async def test_TC_E_30_CS(h: Harness) -> None:
     check(answer.get("ongoingIndicator") is True and answer.get("messagesInQueue") is False,
           "GetTransactionStatusResponse", "ongoingIndicator true, messagesInQueue false",
           answer)
+
+
+@pytest.mark.case("TC_N_32_CS")
+async def test_TC_N_32_CS(h: Harness) -> None:
+    """Clear customer information, clear and no report: CustomerInformation for the valid
+    idToken with clear true and report false: Accepted; no NotifyCustomerInformation
+    follows."""
+    await h.booted()
+    answer = await h.csms.call("CustomerInformation", {
+        "requestId": 4232, "report": False, "clear": True,
+        "idToken": {"idToken": h.sut.tokens.valid, "type": "ISO14443"}},
+        step="CustomerInformationRequest")
+    check(answer.get("status") == "Accepted", "CustomerInformationResponse", "Accepted",
+          answer)
+    await h.csms.nothing("NotifyCustomerInformation", step="no NotifyCustomerInformation",
+                         within_s=1.0, expected="no report (report false)")
+
+
+@pytest.mark.case("TC_P_01_CS")
+async def test_TC_P_01_CS(h: Harness) -> None:
+    """Data transfer to the charging station, rejected / unknown vendorId / unknown
+    messageId: DataTransfer with a vendorId and messageId the station cannot know: status
+    Rejected, UnknownVendorId or UnknownMessageId."""
+    await h.booted()
+    answer = await h.csms.call("DataTransfer", {
+        "vendorId": "org.openchargealliance.conformance.unknown",
+        "messageId": "ConformanceUnknownMessage", "data": "conformance"},
+        step="DataTransferRequest")
+    check(answer.get("status") in ("Rejected", "UnknownVendorId", "UnknownMessageId"),
+          "DataTransferResponse", "Rejected, UnknownVendorId or UnknownMessageId", answer)
+
+
+@pytest.mark.case("TC_P_03_CS")
+async def test_TC_P_03_CS(h: Harness) -> None:
+    """CustomData, receive custom data: a GetVariables request carrying customData (with a
+    vendorId and a vendor's own property) on the request, its item, component and variable
+    is answered as without it: OCPPCommCtrlr.HeartbeatInterval Accepted with a value, no
+    CALLERROR."""
+    await h.booted()
+    custom = {"vendorId": "org.openchargealliance.conformance", "conformanceNote": "ignore"}
+    answer = await h.csms.call("GetVariables", {"customData": custom, "getVariableData": [{
+        "customData": custom,
+        "component": {"name": "OCPPCommCtrlr", "customData": custom},
+        "variable": {"name": "HeartbeatInterval", "customData": custom}}]},
+        step="GetVariablesRequest with customData")
+    results = answer.get("getVariableResult", [])
+    check(len(results) == 1 and results[0].get("attributeStatus") == "Accepted" and
+          results[0].get("attributeValue") not in (None, ""), "GetVariablesResponse",
+          "HeartbeatInterval Accepted with a value", answer)

@@ -1,20 +1,26 @@
 """The certificates a simulated station holds: InstallCertificate, DeleteCertificate,
 GetInstalledCertificateIds and CertificateSigned, payload-shaped for 1.6 (Security whitepaper)
-and 2.0.1.
+and 2.0.1, and the CSR of a SignCertificate (the key stays here until CertificateSigned brings
+its certificate).
 
-Certificates are kept as PEM text with their CertificateHashData (SHA-256 of the issuer's name
-and of the certificate's own public key, as a self-issued root is identified, and the serial
-number in hex). A certificate that does not parse is Rejected.
+Certificates are kept as PEM text with their CertificateHashData: SHA-256 of the issuer's name,
+of the issuer's public key (the subjectPublicKey BIT STRING's contents, as OCSP's CertID and the
+reference CSMS compute it; a root is its own issuer) and the serial number in hex. A certificate
+that does not parse, or that is not valid at the station's time (expired, not yet valid), is
+Rejected.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from chargeloop.ocppj.versions import OcppVersion
 
@@ -26,18 +32,46 @@ class Installed:
     hash_data: dict[str, str]
 
 
-def hash_data(pem: str) -> dict[str, str] | None:
-    """CertificateHashData of the first certificate in ``pem``; None if it does not parse."""
+def _key_bits(key: Any) -> bytes:
+    """The subjectPublicKey BIT STRING's contents of ``key`` (what issuerKeyHash hashes)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.public_bytes(serialization.Encoding.X962,
+                                serialization.PublicFormat.UncompressedPoint)
+    if isinstance(key, rsa.RSAPublicKey):
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _load(pem: str) -> x509.Certificate | None:
     try:
-        certificate = x509.load_pem_x509_certificate(pem.encode())
+        return x509.load_pem_x509_certificate(pem.encode())
     except ValueError:
         return None
-    key = certificate.public_key().public_bytes(serialization.Encoding.DER,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def hash_data(pem: str, issuer_pem: str | None = None) -> dict[str, str] | None:
+    """CertificateHashData of the first certificate in ``pem``; None if it does not parse. The
+    issuer's key comes from ``issuer_pem``, else from the certificate itself (a root)."""
+    certificate = _load(pem)
+    if certificate is None:
+        return None
+    issuer = _load(issuer_pem) if issuer_pem is not None else None
+    key = (issuer or certificate).public_key()
+    try:
+        bits = _key_bits(key)
+    except (TypeError, ValueError, AttributeError):
+        return None
     return {"hashAlgorithm": "SHA256",
             "issuerNameHash": hashlib.sha256(certificate.issuer.public_bytes()).hexdigest(),
-            "issuerKeyHash": hashlib.sha256(key).hexdigest(),
+            "issuerKeyHash": hashlib.sha256(bits).hexdigest(),
             "serialNumber": format(certificate.serial_number, "x")[:40]}
+
+
+def valid_at(pem: str, now: datetime) -> bool:
+    """The first certificate in ``pem`` parses and ``now`` lies within its validity."""
+    certificate = _load(pem)
+    return certificate is not None and \
+        certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
 
 
 class Certificates:
@@ -45,15 +79,30 @@ class Certificates:
         self.version = version
         self._installed: list[Installed] = []
         self.station_certificate: str | None = None  # from CertificateSigned
+        self._pending_key: ec.EllipticCurvePrivateKey | None = None  # of the last CSR
 
-    def install(self, request: dict[str, Any]) -> dict[str, Any]:
-        data = hash_data(request["certificate"])
-        if data is None:
+    def install(self, request: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+        """InstallCertificate: Rejected unless the certificate parses and is valid at ``now``
+        (the station's clock; the wall clock when not given)."""
+        pem = request["certificate"]
+        data = hash_data(pem, self._issuer_of(pem))
+        if data is None or not valid_at(pem, now or datetime.now(UTC)):
             return {"status": "Rejected"}
         self._installed = [c for c in self._installed if c.hash_data != data]
         self._installed.append(Installed(request["certificateType"], request["certificate"],
                                          data))
         return {"status": "Accepted"}
+
+    def _issuer_of(self, pem: str) -> str | None:
+        """An installed certificate that issued ``pem`` (for its issuerKeyHash), if any."""
+        certificate = _load(pem)
+        if certificate is None or certificate.issuer == certificate.subject:
+            return None
+        for installed in self._installed:
+            candidate = _load(installed.pem)
+            if candidate is not None and candidate.subject == certificate.issuer:
+                return installed.pem
+        return None
 
     def delete(self, request: dict[str, Any]) -> dict[str, Any]:
         wanted = request["certificateHashData"]
@@ -76,13 +125,38 @@ class Certificates:
         return {"status": "Accepted", "certificateHashDataChain": [
             {"certificateType": c.use, "certificateHashData": c.hash_data} for c in found]}
 
-    def signed(self, request: dict[str, Any]) -> dict[str, Any]:
-        if hash_data(request["certificateChain"]) is None:
+    def new_csr(self, common_name: str, organization: str | None = None) -> str:
+        """A new key (EC P-256) and its CSR (PEM; CN the station's identity, O its
+        organisation): what SignCertificate carries. The key waits for CertificateSigned."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        names = [x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])]
+        if organization:
+            names.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization[:64]))
+        csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(names)) \
+            .sign(key, hashes.SHA256())
+        self._pending_key = key
+        return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+    def signed(self, request: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+        """CertificateSigned: Accepted when the first certificate of the chain parses, is
+        valid at ``now`` and, after a CSR, carries the key the CSR was made with."""
+        chain = request["certificateChain"]
+        certificate = _load(chain)
+        if certificate is None or not valid_at(chain, now or datetime.now(UTC)):
             return {"status": "Rejected"}
-        self.station_certificate = request["certificateChain"]
+        pending = self._pending_key
+        if pending is not None and _key_bits(certificate.public_key()) != \
+                _key_bits(pending.public_key()):
+            return {"status": "Rejected"}
+        self.station_certificate = chain
+        self._pending_key = None
         return {"status": "Accepted"}
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two CertificateHashData name one certificate (hex case, a serial's leading zeros
+    aside)."""
     return all(str(a.get(k, "")).lower() == str(b.get(k, "")).lower()
-               for k in ("hashAlgorithm", "issuerNameHash", "issuerKeyHash", "serialNumber"))
+               for k in ("hashAlgorithm", "issuerNameHash", "issuerKeyHash")) and \
+        str(a.get("serialNumber", "")).lower().lstrip("0") == \
+        str(b.get("serialNumber", "")).lower().lstrip("0")

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # 2.0.1 ChargingStateEnumType, used neutrally for both versions
 CHARGING, SUSPENDED_EV, SUSPENDED_EVSE = "Charging", "SuspendedEV", "SuspendedEVSE"
+# EvseState.extras key (1.6): the tag whose transaction left the cable locked in the socket
+CABLE_LOCKED_FOR = "cable_locked_for"
 EV_CONNECTED, IDLE = "EVConnected", "Idle"
 
 MIN_STEP_S = 1.0  # never re-evaluate sooner than this (float residue near a breakpoint)
@@ -67,6 +69,9 @@ class Transaction:
     recorded: bool = False
     authorized_seen: bool = False  # 2.0.1: the token has been put in an event
     reservation_reported: bool = False  # 2.0.1: reservationId has been put in an event
+    stop_token: str | None = None  # 1.6: another tag of the group that stopped it
+    # 2.0.1 clock-aligned meterValues for the Ended event (AlignedDataCtrlr.TxEndedInterval)
+    ended_values: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def id(self) -> str:

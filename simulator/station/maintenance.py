@@ -24,10 +24,18 @@ or UploadFailed (GetDiagnostics) / UploadFailure (GetLog) after the last retry.
 Failures on purpose, decided by the location's host and path (so scenarios and tests can provoke
 them): ``fail-install`` installation fails, ``fail-verify`` the installed image does not verify,
 ``bad-signature`` the signature does not verify, any other ``fail`` the download / upload fails.
+
+With a ``download(location)`` callable (the station's real HTTP GET, :func:`http_download`) an
+HTTP(S) location is fetched for real: an error answer or no answer is a failed attempt, and a
+signed update's signature is checked against the downloaded image with the signing
+certificate's key (:func:`signature_valid`; a certificate or signature that does not parse
+leaves the decision to the markers above).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 from collections.abc import Callable, Generator, Mapping
@@ -39,6 +47,10 @@ from urllib.parse import quote, urlsplit
 import httpx
 import numpy as np
 import simpy
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from chargeloop.ocppj.versions import OcppVersion
 from csms.domain.timeutil import parse_timestamp
@@ -48,6 +60,7 @@ log = logging.getLogger("chargeloop.simulator.maintenance")
 Notify = Callable[[str], simpy.Event | None]
 Reboot = Callable[[], simpy.Event | None]
 Upload = Callable[[str, str, bytes], simpy.Event | None]
+Download = Callable[[str], simpy.Event | None]
 Process = Generator[simpy.Event, Any, str]
 CANCELED = "Canceled"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -73,6 +86,10 @@ class UploadTimings:
 
 class UploadFailed(Exception):
     """The HTTP upload did not succeed."""
+
+
+class DownloadFailed(Exception):
+    """The HTTP download did not succeed."""
 
 
 def _version(version: str | OcppVersion) -> OcppVersion:
@@ -127,20 +144,32 @@ def is_secure_update(request: Mapping[str, Any]) -> bool:
 
 
 def update_firmware_response(request: Mapping[str, Any], *, version: str | OcppVersion,
-                             busy: bool = False) -> dict[str, Any]:
+                             busy: bool = False, now: datetime | None = None
+                             ) -> dict[str, Any]:
     """The answer to UpdateFirmware / SignedUpdateFirmware. 1.6 UpdateFirmware answers ``{}``.
     Otherwise InvalidCertificate / RevokedCertificate for a signing certificate saying so (TC_L_05),
-    AcceptedCanceled when ``busy`` with another update (which the station then interrupts),
-    else Accepted."""
+    InvalidCertificate for one that parses and is not valid at ``now`` (expired, not yet
+    valid), AcceptedCanceled when ``busy`` with another update (which the station then
+    interrupts), else Accepted."""
     _version(version)
     if not is_secure_update(request):
         return {}
-    certificate = str(request["firmware"].get("signingCertificate") or "").lower()
+    text = str(request["firmware"].get("signingCertificate") or "")
+    certificate = text.lower()
     if "revoked" in certificate:
         return {"status": "RevokedCertificate"}
-    if "invalid" in certificate:
+    if "invalid" in certificate or not _valid_or_unparsed(text, now or datetime.now(UTC)):
         return {"status": "InvalidCertificate"}
     return {"status": "AcceptedCanceled" if busy else "Accepted"}
+
+
+def _valid_or_unparsed(pem: str, now: datetime) -> bool:
+    """False only for a certificate that parses and is not valid at ``now``."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        return True
+    return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
 
 
 def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
@@ -148,13 +177,16 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
                     rng: np.random.Generator | None = None, reboot: Reboot | None = None,
                     now_utc: Callable[[], datetime] | None = None,
                     before_install: Callable[[], simpy.Event | None] | None = None,
-                    timings: FirmwareTimings = FirmwareTimings()) -> Process:
+                    timings: FirmwareTimings = FirmwareTimings(),
+                    download: Download | None = None) -> Process:
     """The status sequence of one firmware update (a SimPy process generator).
 
     ``now_utc`` (the station's clock, e.g. ``SimClock.utc``) places retrieveDate(Time) and
     installDateTime in simulation time; without it they are taken as now. ``before_install``
     may return an event to wait on before installing (transactions ending, connectors going
     Unavailable). ``reboot`` returns an event that fires once the station is back.
+    ``download(location)`` fetches an HTTP(S) image for real (an event with its bytes, failing
+    on error).
     """
     _version(version)
     secure = is_secure_update(request)
@@ -174,11 +206,15 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
             if secure:
                 yield from _say(notify, "DownloadScheduled")
             yield env.timeout(wait)
+        image: bytes | None = None
         for attempt in range(retries + 1):
             yield from _say(notify, "Downloading")
             yield env.timeout(_varied(timings.download_s, timings.jitter, rng))
             if failure != "transfer":
-                break
+                fetched = yield from _fetch(download, location)
+                if fetched is not False:
+                    image = fetched if isinstance(fetched, bytes) else None
+                    break
             if attempt < retries:
                 yield env.timeout(interval)
         else:
@@ -187,7 +223,10 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
         yield from _say(notify, "Downloaded")
         if signed:
             yield env.timeout(_varied(timings.verify_s, timings.jitter, rng))
-            if failure == "signature":
+            verdict = None if image is None else signature_valid(
+                image, str(firmware.get("signingCertificate") or ""),
+                str(firmware.get("signature") or ""))
+            if verdict is False or (verdict is None and failure == "signature"):
                 yield from _say(notify, "InvalidSignature")
                 return "InvalidSignature"
             yield from _say(notify, "SignatureVerified")
@@ -217,6 +256,64 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
         return "Installed"
     except simpy.Interrupt:
         return CANCELED
+
+
+def _fetch(download: Download | None, location: str
+           ) -> Generator[simpy.Event, Any, bytes | bool]:
+    """One download attempt: the image's bytes, True when there is nothing to fetch for real
+    (no downloader, not HTTP), False when the transfer failed."""
+    if download is None or urlsplit(location).scheme.lower() not in ("http", "https"):
+        return True
+    done = download(location)
+    if done is None:
+        return True
+    try:
+        content = yield done
+    except simpy.Interrupt:
+        raise
+    except Exception as error:  # noqa: BLE001 - any transfer error is a failed attempt
+        log.info("download of %s failed: %s", location, error)
+        return False
+    return content if isinstance(content, bytes) else True
+
+
+def signature_valid(image: bytes, certificate_pem: str, signature_b64: str) -> bool | None:
+    """Whether ``signature_b64`` (base64) signs ``image`` (SHA-256, ECDSA or RSA PKCS#1 v1.5)
+    with the key of ``certificate_pem``; None when the certificate or the signature does not
+    parse (the caller decides by other means)."""
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+        signature = base64.b64decode(signature_b64, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    key = certificate.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, image, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, image, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return None
+    except InvalidSignature:
+        return False
+    return True
+
+
+async def http_download(location: str, *, timeout_s: float = 30.0, limit_bytes: int = 64 << 20,
+                        transport: httpx.AsyncBaseTransport | None = None) -> bytes:
+    """GET ``location``; its body. Raises :class:`DownloadFailed` for anything but a 2xx
+    answer (or a body over ``limit_bytes``)."""
+    async with httpx.AsyncClient(timeout=timeout_s, transport=transport,
+                                 follow_redirects=True) as client:
+        try:
+            response = await client.get(location)
+        except httpx.HTTPError as error:
+            raise DownloadFailed(f"download of {location} failed: {error}") from error
+    if not response.is_success:
+        raise DownloadFailed(f"download of {location} answered {response.status_code}")
+    if len(response.content) > limit_bytes:
+        raise DownloadFailed(f"{location}: more than {limit_bytes} bytes")
+    return response.content
 
 
 # -- logs and diagnostics ---------------------------------------------------------------------
@@ -355,7 +452,8 @@ async def http_upload(location: str, filename: str, content: bytes, *, timeout_s
                            f"{response.text[:200]}")
 
 
-__all__ = ["CANCELED", "FirmwareTimings", "UploadFailed", "UploadTimings", "failure_of",
-           "firmware_update", "get_diagnostics_response", "get_log_response", "http_upload",
-           "is_log_request", "is_secure_update", "log_content", "log_filename", "log_upload",
-           "update_firmware_response", "upload_url"]
+__all__ = ["CANCELED", "DownloadFailed", "FirmwareTimings", "UploadFailed", "UploadTimings",
+           "failure_of", "firmware_update", "get_diagnostics_response", "get_log_response",
+           "http_download", "http_upload", "is_log_request", "is_secure_update", "log_content",
+           "log_filename", "log_upload", "signature_valid", "update_firmware_response",
+           "upload_url"]

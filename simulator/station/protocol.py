@@ -15,7 +15,7 @@ from csms.domain.timeutil import parse_timestamp
 from simulator.station import maintenance
 from simulator.station.certificates import Certificates
 from simulator.station.evse import Authorization, EvseState
-from simulator.station.outbox import OutMessage
+from simulator.station.outbox import Kind, OutMessage
 
 if TYPE_CHECKING:
     from simulator.station.station import SimStation
@@ -62,7 +62,13 @@ class ProtocolBase:
         return {"status": "UnknownVendorId"}
 
     def install_certificate(self, p: dict[str, Any]) -> Any:
-        return self.certificates.install(p)
+        answer = self.certificates.install(p, self.st.utc())
+        if answer["status"] != "Accepted" and \
+                p["certificateType"] == "CentralSystemRootCertificate":
+            # 1.6 security whitepaper: an invalid Central System certificate is a security event
+            return answer, self.later(self.security_event, "InvalidCentralSystemCertificate",
+                                      "InstallCertificate of an invalid certificate")
+        return answer
 
     def delete_certificate(self, p: dict[str, Any]) -> Any:
         return self.certificates.delete(p)
@@ -71,7 +77,26 @@ class ProtocolBase:
         return self.certificates.installed_ids(p)
 
     def certificate_signed(self, p: dict[str, Any]) -> Any:
-        return self.certificates.signed(p)
+        answer = self.certificates.signed(p, self.st.utc())
+        if answer["status"] != "Accepted":
+            kind = "InvalidChargePointCertificate" if self.st.version.value == "ocpp1.6" \
+                else "InvalidChargingStationCertificate"
+            return answer, self.later(self.security_event, kind,
+                                      "CertificateSigned with an invalid certificate")
+        return answer
+
+    def sign_certificate_flow(self, certificate_type: str | None = None) -> Gen:
+        """After an Accepted trigger (1.6 ExtendedTriggerMessage SignChargePointCertificate,
+        2.0.1 TriggerMessage SignChargingStationCertificate): a new key and CSR, sent in
+        SignCertificate; CertificateSigned later brings the certificate."""
+        st = self.st
+        organization = getattr(st.settings, "cpo_name", None) or st.spec.vendor
+        payload: dict[str, Any] = {"csr": self.certificates.new_csr(st.id, organization)}
+        if certificate_type is not None:
+            payload["certificateType"] = certificate_type
+        st.event("sign_certificate", certificate_type or "ChargePointCertificate")
+        st.enqueue(OutMessage("SignCertificate", payload, Kind.LIVE))
+        yield self.env.timeout(0)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -152,8 +177,13 @@ class ProtocolBase:
         st = self.st
         running = st.firmware_process
         busy = running is not None and running.is_alive
-        answer = maintenance.update_firmware_response(request, version=st.version, busy=busy)
+        answer = maintenance.update_firmware_response(request, version=st.version, busy=busy,
+                                                      now=st.utc())
         if answer.get("status", "Accepted") not in ("Accepted", "AcceptedCanceled"):
+            if answer.get("status") in ("InvalidCertificate", "RevokedCertificate"):
+                return answer, self.later(self.security_event,
+                                          "InvalidFirmwareSigningCertificate",
+                                          f"signing certificate: {answer['status']}")
             return answer
         location = request["firmware"]["location"] if "firmware" in request \
             else request["location"]
@@ -163,12 +193,19 @@ class ProtocolBase:
             request_id = request.get("requestId")
             st.firmware_request_id = request_id if isinstance(request_id, int) else None
             st.event("firmware_status", status)
-            return self.send_waiting(status_message(status))
+            sent = self.send_waiting(status_message(status))
+            if status == "InvalidSignature":
+                self.security_event("InvalidFirmwareSignature", location[:200])
+            return sent
 
         def reboot() -> simpy.Event:
             name = location.rstrip("/").rsplit("/", 1)[-1] or "update"
             st.firmware_version = f"{st.spec.firmware_version}+{name}"[:50]  # what boots next
             return st.reboot_and_wait("Firmware", self.boot_reason_for_firmware())
+
+        def download(where: str) -> simpy.Event:
+            return st.clock.bridge(maintenance.http_download(where,
+                                                             transport=st.http_transport))
 
         def follow() -> Gen:
             if busy and running is not None and running.is_alive:
@@ -176,7 +213,9 @@ class ProtocolBase:
             st.firmware_process = self.env.active_process
             result = yield from maintenance.firmware_update(
                 self.env, request, version=st.version, notify=notify, rng=st.rng,
-                reboot=reboot, now_utc=st.utc, before_install=st.idle_event)
+                reboot=reboot, now_utc=st.utc, before_install=st.idle_event,
+                timings=st.firmware_timings,
+                download=download if st.real_downloads else None)
             st.event("firmware_done", result)
 
         return answer, follow()
@@ -212,10 +251,20 @@ class ProtocolBase:
             st.log_process = self.env.active_process
             result = yield from maintenance.log_upload(
                 self.env, request, version=st.version, notify=notify, upload=upload,
-                filename=filename, station_id=st.id, now_utc=st.utc)
+                filename=filename, station_id=st.id, now_utc=st.utc,
+                timings=st.upload_timings)
             st.event("log_upload", f"{filename}: {result}")
 
         return answer, follow()
+
+    def security_event(self, kind: str, tech_info: str | None = None) -> None:
+        """SecurityEventNotification (2.0.1 and the 1.6 security whitepaper alike), held while
+        offline so that it reaches the CSMS."""
+        payload: dict[str, Any] = {"type": kind, "timestamp": self.st.timestamp()}
+        if tech_info:
+            payload["techInfo"] = tech_info[:255]
+        self.st.event("security_event", kind)
+        self.st.enqueue(OutMessage("SecurityEventNotification", payload, Kind.ALIGNED))
 
     def send_waiting(self, message: OutMessage) -> simpy.Event:
         """Queue ``message``; the event fires once it is answered (fails if it cannot be)."""

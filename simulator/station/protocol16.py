@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.station.evse import (
+    CABLE_LOCKED_FOR,
     CHARGING,
     SUSPENDED_EV,
     SUSPENDED_EVSE,
@@ -46,8 +47,13 @@ class Protocol16(ProtocolBase):
             return "Faulted"
         tx = evse.tx
         if tx is not None:
-            if evse.auth is None or not evse.plugged:
-                return "SuspendedEVSE" if evse.plugged else "Preparing"
+            if not evse.plugged:
+                # the EV side was disconnected and the transaction goes on
+                # (StopTransactionOnEVSideDisconnect false): not "Preparing", which 1.6 keeps
+                # for a connector with no transaction yet
+                return SUSPENDED_EV
+            if evse.auth is None:
+                return SUSPENDED_EVSE
             state = evse.charging_state
             if state in (CHARGING, SUSPENDED_EV, SUSPENDED_EVSE):
                 return state
@@ -56,6 +62,8 @@ class Protocol16(ProtocolBase):
             return "Unavailable"
         if evse.plugged:
             return "Finishing" if evse.finishing else "Preparing"
+        if CABLE_LOCKED_FOR in evse.extras:  # the cable is still locked in the socket
+            return "Finishing"
         if evse.auth is not None:
             return "Preparing"
         return "Available"
@@ -170,6 +178,13 @@ class Protocol16(ProtocolBase):
             if status != "Accepted" and evse.tx is tx and st.settings.stop_tx_on_invalid_id:
                 st.event("transaction_deauthorized", f"evse {evse.id}: {status}")
                 st.deauthorize(evse, "DeAuthorized", "Deauthorized")
+            elif status != "Accepted" and evse.tx is tx and \
+                    not st.settings.max_energy_on_invalid_id_wh:
+                # StopTransactionOnInvalidId false: the transaction goes on, but no energy
+                # beyond MaxEnergyOnInvalidId (0 or unset: none at all): SuspendedEVSE
+                st.event("transaction_suspended", f"evse {evse.id}: {status}")
+                evse.auth = None
+                st.changed(evse, "Deauthorized")
 
         def given_up(error: Exception) -> None:
             # no id will ever come: what follows about this transaction is dropped, and the
@@ -207,8 +222,8 @@ class Protocol16(ProtocolBase):
                                    "timestamp": st.timestamp(),
                                    "reason": REASONS.get(reason, "Other"),
                                    "transactionData": tx_data}
-        if reason == "Local" and tx.id_token:
-            payload["idTag"] = tx.id_token
+        if reason == "Local" and (tx.stop_token or tx.id_token):
+            payload["idTag"] = tx.stop_token or tx.id_token  # the tag that stopped it
 
         def answered(answer: dict[str, Any]) -> None:
             if "idTag" in payload:
@@ -291,6 +306,8 @@ class Protocol16(ProtocolBase):
             self.st.end_transaction(evse, "UnlockCommand", "UnlockCommand")
         if evse.spec.connectors[0].fixed_cable:
             return {"status": "NotSupported"}
+        if evse.fault == "ConnectorLockFailure":
+            return {"status": "UnlockFailed"}  # the lock is stuck
         return {"status": "Unlocked"}
 
     def change_availability(self, p: dict[str, Any]) -> Any:
@@ -320,7 +337,10 @@ class Protocol16(ProtocolBase):
         requested = p["requestedMessage"]
         st = self.st
         if requested == "SignChargePointCertificate":
-            return {"status": "Rejected"}
+            # ExtendedTriggerMessage only (TC_074): a new key and CSR in SignCertificate
+            if not extended:
+                return {"status": "Rejected"}
+            return {"status": "Accepted"}, self.sign_certificate_flow()
         follow: Gen | None = None
         if requested == "BootNotification":
             if not st.boot_again_now():

@@ -211,8 +211,8 @@ class Protocol201(ProtocolBase):
         self._event(evse, tx, "Updated", trigger, meter_value=meter)
 
     def tx_ended(self, evse: EvseState, tx: Transaction, reason: str, trigger: str) -> None:
-        meter = self._meter_value(evse, tx, "Transaction.End",
-                                  self.st.settings.tx_ended_measurands)
+        meter = tx.ended_values + self._meter_value(evse, tx, "Transaction.End",
+                                                    self.st.settings.tx_ended_measurands)
         evse.charging_state = "EVConnected" if evse.plugged else "Idle"
         self._event(evse, tx, "Ended", trigger, meter_value=meter,
                     reason=REASONS.get(reason, "Other"), essential=True)

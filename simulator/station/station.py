@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import ssl
 import time
 import types
 from collections.abc import Callable, Generator, Iterable
@@ -50,6 +51,7 @@ from simulator.station.auth_store import (
     LocalAuthList,
 )
 from simulator.station.evse import (
+    CABLE_LOCKED_FOR,
     CHARGING,
     EV_CONNECTED,
     IDLE,
@@ -60,6 +62,7 @@ from simulator.station.evse import (
     Transaction,
 )
 from simulator.station.link import BackendUnreachable, Link
+from simulator.station.maintenance import FirmwareTimings, UploadTimings
 from simulator.station.outbox import Kind, Outbox, OutMessage, Undeliverable
 from simulator.station.recorder import Recorder
 from simulator.station.reservations import EvseAvailability, Reservations
@@ -78,6 +81,7 @@ log = logging.getLogger("chargeloop.simulator.station")
 Gen = Generator[Any, Any, Any]
 
 REBOOT_FLUSH_S = 30.0  # a reset waits at most this long for queued messages to go out
+MIN_RECONNECT_WAIT_S = 0.1  # the least time between two connection attempts
 
 
 class SimStation:
@@ -128,6 +132,11 @@ class SimStation:
         self.log_request_id: int | None = None
         self.firmware_process: simpy.Process | None = None
         self.log_process: simpy.Process | None = None
+        # how long a simulated update / log upload takes (the conformance SUT makes them quick)
+        self.firmware_timings = FirmwareTimings()
+        self.upload_timings = UploadTimings()
+        # fetch HTTP(S) firmware for real (off: scenarios name locations nobody serves)
+        self.real_downloads = False
         self._idle_waiters: list[simpy.Event] = []
         self._back_online: list[simpy.Event] = []
         # station-wide state (1.6 connector 0)
@@ -283,6 +292,7 @@ class SimStation:
         if evse.plugged:
             raise RuntimeError(f"{self.id} EVSE {evse_id} is already occupied")
         evse.settle(self.env.now)
+        evse.extras.pop(CABLE_LOCKED_FOR, None)  # the EV side is plugged in again
         evse.plugged, evse.vehicle, evse.finishing = True, vehicle, False
         if evse.tx is not None:
             self.proto.tx_event(evse, evse.tx, "CablePluggedIn")
@@ -308,8 +318,28 @@ class SimStation:
         evse.vehicle, evse.finishing = None, False
         if evse.tx is None:
             evse.auth = None
+        if tx is not None and evse.tx is None and self._keeps_cable_locked(evse) and \
+                tx.id_token:
+            evse.extras[CABLE_LOCKED_FOR] = tx.id_token
         self.changed(evse, "EVCommunicationLost")
         yield self.env.timeout(0)
+
+    def _keeps_cable_locked(self, evse: EvseState) -> bool:
+        """1.6 UnlockConnectorOnEVSideDisconnect false: after the EV side is unplugged, a
+        socket keeps the cable locked until the driver presents the tag of the transaction."""
+        return self.version is OcppVersion.V16 and \
+            not self.settings.unlock_on_ev_side_disconnect and \
+            not evse.spec.connectors[0].fixed_cable
+
+    def _unlock_cable(self, evse: EvseState, token_id: str) -> bool:
+        """The driver presents ``token_id`` at a connector whose cable stays locked: it
+        unlocks if that is the transaction's tag."""
+        if evse.extras.get(CABLE_LOCKED_FOR) != token_id:
+            return False
+        del evse.extras[CABLE_LOCKED_FOR]
+        self.event("cable_unlocked", f"evse {evse.id}")
+        self.changed(evse)
+        return True
 
     def present_token(self, evse_id: int, token: Any) -> Gen:
         """The driver holds ``token`` (an :class:`~simulator.drivers.IdToken` or an id string)
@@ -317,10 +347,16 @@ class SimStation:
         transaction running, the token that started it stops it."""
         evse = self.evse(evse_id)
         token_id, token_type = _token(token)
+        if CABLE_LOCKED_FOR in evse.extras and evse.tx is None and not evse.plugged:
+            yield self.env.timeout(0)
+            return self._unlock_cable(evse, token_id)
         if evse.tx is not None and evse.auth is not None:
             if token_id == evse.auth.id_token:
                 return (yield from self.stop_by_driver(evse_id, token))
-            return False
+            if self.version is OcppVersion.V16:
+                return (yield from self._stop_by_group(evse, token_id, token_type))
+            # 2.0.1 has the same rule: C09, Authorization by GroupId (TC_C_40_CS, TC_C_43_CS)
+            return (yield from self._stop_by_group(evse, token_id, token_type))
         if evse.fault is not None or not evse.operative or evse.auth is not None:
             return False
         verdict = yield from self.authorize(token_id, token_type, evse_id)
@@ -335,6 +371,22 @@ class SimStation:
             return False
         self.authorized(evse, Authorization(token_id, token_type, verdict.group_id,
                                              since_s=self.env.now))
+        return True
+
+    def _stop_by_group(self, evse: EvseState, token_id: str, token_type: str) -> Gen:
+        """1.6 (3.5 / 4.10): another tag whose parentIdTag is the starting tag's may end the
+        transaction; StopTransaction then carries that tag. True if it stopped it."""
+        started_by = evse.auth
+        if started_by is None or started_by.group_id is None:
+            yield self.env.timeout(0)
+            return False
+        verdict = yield from self.authorize(token_id, token_type, evse.id)
+        tx = evse.tx
+        if tx is None or evse.auth is not started_by or not verdict.accepted or \
+                (verdict.group_id or "").casefold() != started_by.group_id.casefold():
+            return False
+        tx.stop_token = token_id
+        self.deauthorize(evse, "Local", "StopAuthorized")
         return True
 
     def stop_by_driver(self, evse_id: int, token: Any) -> Gen:
@@ -800,7 +852,8 @@ class SimStation:
                 assert session is not None
                 began = time.perf_counter()
                 try:
-                    answer = yield self.clock.bridge(session.call(message.action, payload))
+                    answer = yield self.clock.bridge(_copyable_errors(
+                        session.call(message.action, payload)))
                 except SessionClosed:
                     # only if that connection is still the station's: by the time a closed
                     # session's call fails, the station may be connected (and booting) anew,
@@ -829,7 +882,9 @@ class SimStation:
                                     "replayed" if message.queued else "ok")
                 if message.on_answer is not None:
                     message.on_answer(answer)
-                if message.result is not None:
+                # a waiter already failed when the connection dropped while the answer was on
+                # its way (a live message's result is failed as it is dropped): leave it so
+                if message.result is not None and not message.result.triggered:
                     message.result.succeed(answer)
         finally:
             self._draining = False
@@ -852,7 +907,7 @@ class SimStation:
             raise SessionClosed(f"{self.id} is not connected")
         began = time.perf_counter()
         try:
-            answer = yield self.clock.bridge(session.call(action, payload))
+            answer = yield self.clock.bridge(_copyable_errors(session.call(action, payload)))
         except (CallErrorReceived, PayloadInvalid):
             self.record_message(action, "out", _ms(began), "call_error")
             raise
@@ -895,6 +950,7 @@ class SimStation:
                     transport = yield self.clock.bridge(self.link.open(password))
                 except BackendUnreachable as exc:
                     reason = str(exc)
+                    self._tls_refused(exc)
                 except Exception as exc:  # noqa: BLE001 - any failure to connect is a failure
                     reason = f"{type(exc).__name__}: {exc}"
             if transport is None:
@@ -914,18 +970,38 @@ class SimStation:
             if not self._stopped and not self._rebooting:
                 yield env.timeout(self._backoff_s(0))
 
+    def _tls_refused(self, error: BaseException) -> None:
+        """The station refused the CSMS's TLS: a certificate it does not accept (2.0.1
+        InvalidCsmsCertificate, 1.6 InvalidCentralSystemCertificate) or a TLS version below
+        1.2 (InvalidTLSVersion) is a security event, reported once it is connected again."""
+        cause = error.__cause__
+        while cause is not None and not isinstance(cause, ssl.SSLError):
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            kind = "InvalidCentralSystemCertificate" if self.version is OcppVersion.V16 \
+                else "InvalidCsmsCertificate"
+        elif isinstance(cause, ssl.SSLError) and any(
+                marker in str(cause) for marker in ("PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL")):
+            kind = "InvalidTLSVersion"
+        else:
+            return
+        self.proto.security_event(kind, str(cause)[:200])
+
     def _backoff_s(self, attempt: int) -> float:
         """RetryBackOffWaitMinimum doubled per attempt up to RetryBackOffRepeatTimes, plus a
         random part up to RetryBackOffRandomRange."""
         settings = self.settings
         base = settings.retry_backoff_wait_minimum_s * \
             2 ** min(attempt, settings.retry_backoff_repeat_times)
-        return base + float(self.rng.uniform(0.0, settings.retry_backoff_random_range_s))
+        wait = base + float(self.rng.uniform(0.0, settings.retry_backoff_random_range_s))
+        # a connection attempt takes time: with both settings 0 the retry loop must still let
+        # simulated time pass (it spun at one instant while the network was down)
+        return max(wait, MIN_RECONNECT_WAIT_S)
 
     def _serve(self, transport: Any) -> Gen:
         env = self.env
         session = OcppSession(transport, self.version, role=Role.STATION, identity=self.id,
-                              call_timeout=self.spec.call_timeout_s, sim_time=_now_of(env),
+                              call_timeout=self._call_timeout_s(), sim_time=_now_of(env),
                               trace=self.trace)
         on_call = self._on_call
         for action in self.proto.actions():
@@ -989,8 +1065,10 @@ class SimStation:
         if interval > 0:
             self._next_heartbeat = self.env.now + float(self.rng.uniform(0.0, interval))
         self._wake_timer()
-        # replay first (chronological), then the statuses the CSMS has not heard
-        self._report_statuses(everything)
+        # replay first (chronological), then the statuses the CSMS has not heard (2.0.1: of
+        # every connector after an offline period longer than OfflineThreshold, B04.FR.01)
+        self._report_statuses(everything or self._offline_beyond_threshold())
+        self._offline_since = None
         self.proto.after_boot(everything)
         self._kick()
         if everything:
@@ -1008,7 +1086,16 @@ class SimStation:
             self.record_message(message.action, "out", None, "dropped")
             self._fail(message, Undeliverable(f"{self.id} went offline"))
         if was_online:
+            self._offline_since = self.env.now
             self.event("disconnected", "")
+
+    _offline_since: float | None = None  # when the connection was lost (None: online, booting)
+
+    def _offline_beyond_threshold(self) -> bool:
+        """Back after an offline period longer than 2.0.1 OCPPCommCtrlr.OfflineThreshold."""
+        since = self._offline_since
+        return self.version is OcppVersion.V201 and since is not None and \
+            self.env.now - since > self.settings.offline_threshold_s
 
     def _drop_connection(self, why: str) -> None:
         session = self._session
@@ -1043,14 +1130,28 @@ class SimStation:
 
     # -- timers ------------------------------------------------------------------------------------
 
+    _message_timeout_s: float | None = None  # set by the CSMS (2.0.1 MessageTimeout)
+
+    def _call_timeout_s(self) -> float:
+        """How long a CALL of the station waits for its answer."""
+        return self.spec.call_timeout_s if self._message_timeout_s is None else \
+            self._message_timeout_s
+
     def _setting_changed(self, name: str, value: Any) -> None:
         """The CSMS changed a setting: act on the ones that steer running processes."""
-        if name == "heartbeat_interval_s":
+        if name == "message_timeout_s":
+            self._message_timeout_s = float(value)
+            if self._session is not None:
+                self._session.call_timeout = float(value)
+        elif name == "heartbeat_interval_s":
             if self._online:
                 self._next_heartbeat = self.env.now + value if value > 0 else math.inf
             self._wake_timer()
         elif name == "aligned_interval_s":
             self._next_aligned = None
+            self._wake_timer()
+        elif name in ("aligned_tx_ended_interval_s", "aligned_tx_ended_measurands"):
+            self._next_aligned_ended = None
             self._wake_timer()
         elif name == "sample_interval_s":
             for evse in self.evses:
@@ -1065,8 +1166,10 @@ class SimStation:
         if wake is not None and not wake.triggered:
             wake.succeed()
 
-    def _aligned_after(self, t: float) -> float:
-        interval = self.settings.aligned_interval_s
+    def _aligned_after(self, t: float, every: float | None = None) -> float:
+        """The next clock-aligned moment after ``t`` (default: of AlignedDataCtrlr.Interval,
+        else of ``every`` seconds)."""
+        interval = self.settings.aligned_interval_s if every is None else every
         epoch = self.clock.start_utc.timestamp()
         return (math.floor((epoch + t) / interval + 1e-9) + 1) * interval - epoch
 
@@ -1083,7 +1186,8 @@ class SimStation:
             expiry = self.reservations.next_expiry()
             due_expiry = math.inf if expiry is None else self.clock.seconds(expiry) - \
                 self.clock_skew_s
-            due = min(self._next_heartbeat, due_aligned, due_expiry)
+            due_ended = self._due_aligned_ended(now)
+            due = min(self._next_heartbeat, due_aligned, due_expiry, due_ended)
             self._timer_wake = env.event()
             if math.isfinite(due):
                 yield env.any_of([env.timeout(max(0.0, due - now)), self._timer_wake])
@@ -1098,11 +1202,41 @@ class SimStation:
                     now >= self._next_aligned - 1e-9:
                 self._next_aligned = self._aligned_after(now)
                 self._aligned_sample()
+            if now >= due_ended - 1e-9:
+                self._next_aligned_ended = None
+                self._aligned_ended_sample()
             if len(self.reservations):
                 for reservation in self.reservations.expired(self.utc()):
                     self.event("reservation_expired", str(reservation.id))
                     self.proto.reservation_ended(reservation.id, "Expired")
                 self.refresh_all()
+
+    _next_aligned_ended: float | None = None
+
+    def _due_aligned_ended(self, now: float) -> float:
+        """2.0.1: when the next clock-aligned sample for Ended events is due (inf: none
+        configured, AlignedDataCtrlr.TxEndedInterval 0 or no TxEndedMeasurands)."""
+        settings = self.settings
+        every = settings.aligned_tx_ended_interval_s
+        if self.version is not OcppVersion.V201 or every <= 0 or \
+                not settings.aligned_tx_ended_measurands:
+            return math.inf
+        if self._next_aligned_ended is None:
+            self._next_aligned_ended = self._aligned_after(now, every)
+        return self._next_aligned_ended
+
+    def _aligned_ended_sample(self) -> None:
+        """Each running transaction keeps a clock-aligned sample of
+        AlignedDataCtrlr.TxEndedMeasurands for its Ended event (J02)."""
+        for evse in self.evses:
+            tx = evse.tx
+            if tx is not None:
+                evse.settle(self.env.now)
+                values = self.sample(evse, "Sample.Clock",
+                                     self.settings.aligned_tx_ended_measurands, tx)
+                if values:
+                    tx.ended_values.append({"timestamp": self.timestamp(),
+                                            "sampledValue": values})
 
     def _aligned_sample(self) -> None:
         for evse in self.evses:
@@ -1204,6 +1338,41 @@ def _ms(began: float) -> float:
 
 def _now_of(env: simpy.Environment) -> Callable[[], float]:
     return lambda: env.now
+
+
+class _CopyableCallError(CallErrorReceived):
+    """A CALLERROR answer that SimPy can copy: a process waiting on a failed event gets
+    ``type(exc)(*exc.args)``, which ``CallErrorReceived`` (its args are its message) cannot
+    be rebuilt from, so every CALLERROR to a station's CALL crashed the simulation."""
+
+    def __init__(self, action: str, code: str, description: str,
+                 details: dict[str, Any]) -> None:
+        super().__init__(action, code, description, details)
+        self.args = (action, code, description, details)
+
+    def __str__(self) -> str:
+        return f"{self.action} answered with CALLERROR {self.code}: {self.description}"
+
+
+class _CopyablePayloadInvalid(PayloadInvalid):
+    """``PayloadInvalid`` that SimPy can copy (see ``_CopyableCallError``)."""
+
+    def __init__(self, kind: Any, message: str, path: str) -> None:
+        super().__init__(kind, message, path)
+        self.args = (kind, message, path)
+
+    def __str__(self) -> str:
+        return f"{self.message} (at {self.path or '/'})"
+
+
+async def _copyable_errors(call: Any) -> Any:
+    """``await call``, its CALLERROR or invalid payload as an exception SimPy can copy."""
+    try:
+        return await call
+    except CallErrorReceived as exc:
+        raise _CopyableCallError(exc.action, exc.code, exc.description, exc.details) from exc
+    except PayloadInvalid as exc:
+        raise _CopyablePayloadInvalid(exc.kind, exc.message, exc.path) from exc
 
 
 async def _quietly(awaitable: Any) -> None:

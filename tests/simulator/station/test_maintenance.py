@@ -429,3 +429,103 @@ async def test_log_upload_lands_in_the_reference_csms(tmp_path: Path) -> None:
             body = await api.get(f"/api/uploads/{stored['id']}/content")
             assert body.status_code == 200 and body.content == content
             assert b"CS-UPLOAD" in body.content
+
+
+# -- real downloads and signatures ------------------------------------------------------------
+
+
+def _signer(days: tuple[int, int] = (-1, 365)) -> tuple[str, Any]:
+    """A firmware signing certificate (PEM) valid ``days`` around now, and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "firmware signing")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(7)
+        .not_valid_before(now + timedelta(days=days[0]))
+        .not_valid_after(now + timedelta(days=days[1])).sign(key, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode(), key
+
+
+def _signed_request(image: bytes, signed_image: bytes) -> dict[str, Any]:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem, key = _signer()
+    request = secure_request("http://fw.example.com/v3.bin", certificate=pem)
+    request["firmware"]["signature"] = base64.b64encode(
+        key.sign(signed_image, ec.ECDSA(hashes.SHA256()))).decode()
+    return request
+
+
+def _downloading(env: simpy.Environment, image: bytes | None) -> Callable[[str], simpy.Event]:
+    """``download`` that succeeds with ``image`` or fails (None) after a second."""
+    def download(location: str) -> simpy.Event:
+        event = env.event()
+
+        def finish() -> Any:
+            yield env.timeout(1)
+            if image is None:
+                event.fail(RuntimeError("404"))
+            else:
+                event.succeed(image)
+
+        env.process(finish())
+        return event
+
+    return download
+
+
+@pytest.mark.parametrize(("signed_image", "statuses"), [
+    (b"image", ["Downloading", "Downloaded", "SignatureVerified", "Installing",
+                "InstallRebooting", "Installed"]),
+    (b"another image", ["Downloading", "Downloaded", "InvalidSignature"]),
+])
+def test_a_downloaded_image_is_checked_against_its_signature(
+        signed_image: bytes, statuses: list[str]) -> None:
+    env = simpy.Environment()
+    notify = Recorder(env)
+    request = _signed_request(b"image", signed_image)
+    run(env, firmware_update(env, request, version="2.0.1", notify=notify, now_utc=clock(env),
+                             timings=EXACT, download=_downloading(env, b"image")))
+    assert [s for _, s in notify.sent] == statuses
+
+
+def test_a_failed_real_download_is_download_failed() -> None:
+    env = simpy.Environment()
+    notify = Recorder(env)
+    request = _signed_request(b"image", b"image")
+    assert run(env, firmware_update(env, request, version="2.0.1", notify=notify,
+                                    now_utc=clock(env), timings=EXACT,
+                                    download=_downloading(env, None))) == "DownloadFailed"
+    assert [s for _, s in notify.sent] == ["Downloading", "DownloadFailed"]
+
+
+def test_an_expired_signing_certificate_is_invalid() -> None:
+    from simulator.station.maintenance import signature_valid
+
+    pem, _ = _signer(days=(-30, -1))
+    request = secure_request("http://fw.example.com/v3.bin", certificate=pem)
+    assert update_firmware_response(request, version="2.0.1") == {
+        "status": "InvalidCertificate"}
+    valid, _ = _signer()
+    assert update_firmware_response(secure_request("http://x/fw.bin", certificate=valid),
+                                    version="2.0.1") == {"status": "Accepted"}
+    assert signature_valid(b"image", "not a certificate", "c2ln") is None
+
+
+async def test_http_download_returns_the_body_or_raises() -> None:
+    from simulator.station.maintenance import DownloadFailed, http_download
+
+    found = httpx.MockTransport(lambda request: httpx.Response(200, content=b"firmware"))
+    assert await http_download("http://fw.example.com/a.bin", transport=found) == b"firmware"
+    missing = httpx.MockTransport(lambda request: httpx.Response(404))
+    with pytest.raises(DownloadFailed, match="404"):
+        await http_download("http://fw.example.com/a.bin", transport=missing)
