@@ -191,17 +191,17 @@ class SimClock:
         while self._delivered in self._bridges and self._bridges[self._delivered].done:
             ready = self._bridges.pop(self._delivered)
             self._delivered += 1
-            if self._delivered == self._opened:
-                # paced: the answer arrives when it arrived, so that a timer started on it
+            arrived = self._wall_time() if self._delivered == self._opened else None
+            if arrived is not None and self.env.peek() < arrived:
+                # paced, and timers fell due while time stood still (a heartbeat): they run
+                # first, and the answer arrives when it arrived, so that a timer started on it
                 # (a retry interval, a connection timeout) does not fire early on the wall clock
+                self.env.timeout(arrived - self.env.now).callbacks.append(
+                    lambda _, ready=ready: _deliver(ready))
+                continue
+            if arrived is not None:
                 self._catch_up()
-            if ready.ok:
-                ready.event.succeed(ready.value)
-            else:
-                if not ready.event.callbacks:
-                    # nobody waits any more (the process was interrupted): do not crash the run
-                    ready.event.defused = True
-                ready.event.fail(ready.value)
+            _deliver(ready)
         if self._opened == self._delivered and self._idle_waiters:
             waiters, self._idle_waiters = self._idle_waiters, []
             for waiter in waiters:
@@ -260,17 +260,24 @@ class SimClock:
             await self._drain_now(future)
         return await future
 
+    def _wall_time(self) -> float | None:
+        """In a paced run, the simulation time the wall clock stands at (never past the run's
+        end); None otherwise."""
+        if self._pace is None:
+            return None
+        wall0, sim0, until = self._pace
+        assert self.speed is not None
+        return min(sim0 + (asyncio.get_running_loop().time() - wall0) * self.speed, until)
+
     def _catch_up(self) -> None:
         """In a paced run, move simulation time up to the wall clock before something from
         outside (a plug-in on the bench, a CSMS call) happens, so that it is stamped when it
         happened rather than at the last event's time. Safe only where nothing is due before
         that moment and no bridge holds time still; SimPy has no public setter for ``now``."""
-        if self._pace is None or self._opened != self._delivered:
+        wall = self._wall_time()
+        if wall is None or self._opened != self._delivered:
             return
-        wall0, sim0, until = self._pace
-        assert self.speed is not None
-        target = sim0 + (asyncio.get_running_loop().time() - wall0) * self.speed
-        target = min(target, self.env.peek(), until)
+        target = min(wall, self.env.peek())
         if target > self.env.now:
             self.env._now = target
 
@@ -346,6 +353,17 @@ class SimClock:
                         return
             finally:
                 self._wake = None
+
+
+def _deliver(ready: _Bridge) -> None:
+    """Succeed (or fail) a bridged operation's event with its outcome."""
+    if ready.ok:
+        ready.event.succeed(ready.value)
+    else:
+        if not ready.event.callbacks:
+            # nobody waits any more (the process was interrupted): do not crash the run
+            ready.event.defused = True
+        ready.event.fail(ready.value)
 
 
 async def _sleep_or_wake(loop: asyncio.AbstractEventLoop, wake: asyncio.Event,

@@ -246,6 +246,29 @@ async def test_paced_answer_arrives_at_the_wall_time_it_came() -> None:
     assert len(seen) == 1 and 45 <= seen[0] < 500
 
 
+async def test_paced_answer_arrives_at_wall_time_even_when_a_timer_fell_due_meanwhile() -> None:
+    """A heartbeat due while a call waits for its answer runs first (late), and the answer
+    still arrives at the wall time it came, not at the heartbeat's moment: a retry timed from
+    it fires when it should (the simulated station's TC_001, TC_004_2, TC_E_41/42)."""
+    clock = SimClock(START, speed=1000.0)
+    env = clock.env
+    seen: list[tuple[str, float]] = []
+
+    def heartbeat() -> Any:
+        yield env.timeout(10)
+        seen.append(("heartbeat", env.now))
+
+    def caller() -> Any:
+        yield clock.bridge(asyncio.sleep(0.05))
+        seen.append(("answer", env.now))
+
+    env.process(heartbeat())
+    env.process(caller())
+    await clock.run(until=500)
+    assert [name for name, _ in seen] == ["heartbeat", "answer"]
+    assert seen[0][1] == 10 and 45 <= seen[1][1] < 500
+
+
 async def test_run_rules() -> None:
     clock = SimClock(START)
     await clock.run(until=0)
