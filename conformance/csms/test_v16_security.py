@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from chargeloop.certificate_hash import certificate_hash_data
 from conformance.csms.harness import (
     StationPool,
     booted,
@@ -76,18 +77,7 @@ def _pem_certificates(text: object) -> list[x509.Certificate]:
 
 def _hash_data(pem: str) -> dict[str, str]:
     """certificateHashData (SHA256) of a self-signed certificate."""
-    certificate = x509.load_pem_x509_certificate(pem.encode())
-    name = certificate.issuer.public_bytes()
-    key = certificate.public_key().public_bytes(serialization.Encoding.DER,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(name)
-    name_hash = digest.finalize().hex()
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(key)
-    return {"hashAlgorithm": "SHA256", "issuerNameHash": name_hash,
-            "issuerKeyHash": digest.finalize().hex(),
-            "serialNumber": format(certificate.serial_number, "x")}
+    return certificate_hash_data(x509.load_pem_x509_certificate(pem.encode()))
 
 
 def _is_uri(value: object) -> bool:

@@ -11,7 +11,6 @@ SHA-256 of the issuer's DN and public key (as in OCSP), serialNumber the serial 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from chargeloop.certificate_hash import certificate_hash_data
 from conformance.csms.harness import StationPool, check, csms_sends, now_iso
 from conformance.csms.test_v201_security_more import _chain_problem, _csr
 from conformance.harness_station import IncomingCall, TestStation
@@ -68,18 +68,6 @@ def _issue(common_name: str, issuer: Issued | None = None, *, ca: bool = True) -
     return Issued(certificate, key)
 
 
-def hash_data(certificate: x509.Certificate, issuer: x509.Certificate) -> dict[str, str]:
-    """CertificateHashDataType of ``certificate`` (SHA256)."""
-    issuer_key = issuer.public_key()
-    assert isinstance(issuer_key, ec.EllipticCurvePublicKey)
-    key_bits = issuer_key.public_bytes(serialization.Encoding.X962,
-                                       serialization.PublicFormat.UncompressedPoint)
-    return {"hashAlgorithm": "SHA256",
-            "issuerNameHash": hashlib.sha256(certificate.issuer.public_bytes()).hexdigest(),
-            "issuerKeyHash": hashlib.sha256(key_bits).hexdigest(),
-            "serialNumber": format(certificate.serial_number, "x")}
-
-
 @cache
 def _installed(certificate_type: str) -> dict[str, Any]:
     """The CertificateHashDataChainType the station reports for its certificate of
@@ -87,12 +75,13 @@ def _installed(certificate_type: str) -> dict[str, Any]:
     root = _issue(f"conformance {certificate_type}")
     if certificate_type != V2G_CHAIN:
         return {"certificateType": certificate_type,
-                "certificateHashData": hash_data(root.certificate, root.certificate)}
+                "certificateHashData": certificate_hash_data(root.certificate, root.certificate)}
     sub_ca = _issue("conformance V2G sub-CA", root)
     leaf = _issue("conformance SECC", sub_ca, ca=False)
     return {"certificateType": V2G_CHAIN,
-            "certificateHashData": hash_data(leaf.certificate, sub_ca.certificate),
-            "childCertificateHashData": [hash_data(sub_ca.certificate, root.certificate)]}
+            "certificateHashData": certificate_hash_data(leaf.certificate, sub_ca.certificate),
+            "childCertificateHashData": [
+                certificate_hash_data(sub_ca.certificate, root.certificate)]}
 
 
 def _certificate_problem(pem: Any) -> str | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import socket
 import ssl
 import tempfile
@@ -32,9 +31,10 @@ from urllib.parse import urlsplit
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from chargeloop.certificate_hash import certificate_hash_data as hash_data
 from chargeloop.ocppj.transport.tls import TestPki
 from conformance.sut import FirmwareSettings, Sut
 
@@ -230,27 +230,12 @@ def issued_certificate(issuer: TestCertificate, name: str, *,
     return TestCertificate(pem, issuer.key if public_key is not None else key, certificate)
 
 
-def _key_bits(key: Any) -> bytes:
-    """The subjectPublicKey BIT STRING's contents: what issuerKeyHash hashes (as OCSP's CertID
-    does; OCPP 2.0.1 CertificateHashDataType, 1.6 security whitepaper)."""
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key.public_bytes(serialization.Encoding.X962,
-                                serialization.PublicFormat.UncompressedPoint)
-    if isinstance(key, rsa.RSAPublicKey):
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 def certificate_hash_data(certificate: TestCertificate,
                           issuer: TestCertificate | None = None) -> dict[str, str]:
     """CertificateHashData (SHA256) of ``certificate``; ``issuer`` defaults to itself (a
     root)."""
-    by = (issuer or certificate).certificate
-    return {"hashAlgorithm": "SHA256",
-            "issuerNameHash": hashlib.sha256(certificate.certificate.issuer.public_bytes())
-            .hexdigest(),
-            "issuerKeyHash": hashlib.sha256(_key_bits(by.public_key())).hexdigest(),
-            "serialNumber": format(certificate.certificate.serial_number, "x")}
+    return hash_data(certificate.certificate,
+                     issuer.certificate if issuer is not None else None)
 
 
 def same_certificate(a: dict[str, Any], b: dict[str, Any]) -> bool:

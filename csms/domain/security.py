@@ -33,12 +33,13 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chargeloop.certificate_hash import public_key_bits
 from chargeloop.ocppj import OcppVersion
 from csms.config import CsmsConfig
 from csms.domain.commands import SYSTEM, Actor, CommandError, CommandInvalid, CommandService
@@ -73,18 +74,6 @@ def is_critical(event_type: str) -> bool:
 
 # -- X.509 helpers --------------------------------------------------------------------------------
 
-def _key_bits(key: Any) -> bytes:
-    """The subjectPublicKey BIT STRING's contents, which issuerKeyHash hashes (as OCSP does)."""
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key.public_bytes(serialization.Encoding.X962,
-                                serialization.PublicFormat.UncompressedPoint)
-    if isinstance(key, rsa.RSAPublicKey):
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    raise ValueError(f"unsupported key type {type(key).__name__}")
-
-
 def hash_data(certificate: x509.Certificate, issuer: x509.Certificate | None = None,
               algorithm: str = "SHA256") -> dict[str, Any]:
     """OCPP CertificateHashData of ``certificate`` (neutral keys). The issuer key hash needs the
@@ -95,7 +84,7 @@ def hash_data(certificate: x509.Certificate, issuer: x509.Certificate | None = N
     return {"hash_algorithm": algorithm,
             "issuer_name_hash": digest(certificate.issuer.public_bytes()).hexdigest(),
             "issuer_key_hash": None if issuer is None else
-            digest(_key_bits(issuer.public_key())).hexdigest(),
+            digest(public_key_bits(issuer.public_key())).hexdigest(),
             "serial_number": format(certificate.serial_number, "x")}
 
 

@@ -12,16 +12,16 @@ Rejected.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from chargeloop.certificate_hash import certificate_hash_data, public_key_bits
 from chargeloop.ocppj.versions import OcppVersion
 
 
@@ -30,16 +30,6 @@ class Installed:
     use: str  # certificateType (2.0.1 GetCertificateIdUseEnumType / 1.6 CertificateUseEnumType)
     pem: str
     hash_data: dict[str, str]
-
-
-def _key_bits(key: Any) -> bytes:
-    """The subjectPublicKey BIT STRING's contents of ``key`` (what issuerKeyHash hashes)."""
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return key.public_bytes(serialization.Encoding.X962,
-                                serialization.PublicFormat.UncompressedPoint)
-    if isinstance(key, rsa.RSAPublicKey):
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def _load(pem: str) -> x509.Certificate | None:
@@ -56,15 +46,11 @@ def hash_data(pem: str, issuer_pem: str | None = None) -> dict[str, str] | None:
     if certificate is None:
         return None
     issuer = _load(issuer_pem) if issuer_pem is not None else None
-    key = (issuer or certificate).public_key()
     try:
-        bits = _key_bits(key)
-    except (TypeError, ValueError, AttributeError):
+        data = certificate_hash_data(certificate, issuer)
+    except (TypeError, ValueError, AttributeError):  # a key type OCPP does not use
         return None
-    return {"hashAlgorithm": "SHA256",
-            "issuerNameHash": hashlib.sha256(certificate.issuer.public_bytes()).hexdigest(),
-            "issuerKeyHash": hashlib.sha256(bits).hexdigest(),
-            "serialNumber": format(certificate.serial_number, "x")[:40]}
+    return {**data, "serialNumber": data["serialNumber"][:40]}  # the schema's maxLength
 
 
 def valid_at(pem: str, now: datetime) -> bool:
@@ -145,8 +131,8 @@ class Certificates:
         if certificate is None or not valid_at(chain, now or datetime.now(UTC)):
             return {"status": "Rejected"}
         pending = self._pending_key
-        if pending is not None and _key_bits(certificate.public_key()) != \
-                _key_bits(pending.public_key()):
+        if pending is not None and public_key_bits(certificate.public_key()) != \
+                public_key_bits(pending.public_key()):
             return {"status": "Rejected"}
         self.station_certificate = chain
         self._pending_key = None
