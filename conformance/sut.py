@@ -59,7 +59,9 @@ FEATURES: dict[str, str] = {
 STATION_FEATURES: dict[str, str] = {
     "fixed_cable": "station: the connectors have a fixed cable (UnlockConnector NotSupported)",
     "detachable_cable": "station: the connectors have a socket, the cable is detachable",
-    "local_auth_list": "station: a local authorization list (SendLocalList)",
+    "local_auth_list": "station: a local authorization list (SendLocalList); 1.6: without it "
+                       "a station claiming the LocalAuthList profile must answer it is not "
+                       "supported (TC_042_1, TC_043_1)",
     "authorization_cache": "station: an authorization cache (ClearCache Accepted)",
     "reservation_connector_zero": "station: reservations of the whole station (connector 0)",
     "power_loss_stop_before_down": "station: on a power failure it ends running transactions "

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from chargeloop.ocppj import OcppVersion
 from conformance.plugin import SuiteState, case_of, state_of
 from conformance.station.actions import make_actions
 from conformance.station.csms import TestCsms
@@ -61,7 +62,7 @@ async def harness(request: pytest.FixtureRequest, suite: SuiteState
                 url=csms.url, identity=first.id, version=sut.version, evses=first.evses,
                 password=first.password, ca_file=str(tls.ca_file) if tls.ca_file else None,
                 client_cert=str(tls.client_cert) if tls.client_cert else None,
-                fixed_cable=sut.claims("fixed_cable"),
+                fixed_cable=sut.claims("fixed_cable"), **_configured_16(sut),
                 faults=config.getoption("--simulated-faults"))
             workdir = Path(folder) if folder is not None else None
             control_url = await asyncio.to_thread(
@@ -73,6 +74,17 @@ async def harness(request: pytest.FixtureRequest, suite: SuiteState
         finally:
             await actions.close()
             await csms.close()
+
+
+def _configured_16(sut: Sut) -> dict[str, bool]:
+    """A simulated 1.6 station built as the SUT file claims: without a local list, without
+    reservations of the whole station, or ending its transactions only after the reboot that
+    follows a power failure, where those features are not claimed (their cases' other side)."""
+    if sut.version is not OcppVersion.V16:
+        return {}
+    return {"local_auth_list": sut.claims("local_auth_list"),
+            "reserve_connector_zero": sut.claims("reservation_connector_zero"),
+            "stop_before_power_loss": sut.claims("power_loss_stop_before_down")}
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -19,7 +19,7 @@ import contextlib
 import itertools
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +128,8 @@ class _Connection:
     info: ConnectionInfo
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     tls_version: str | None = None  # "TLSv1.3", ...; None over ws://
+    endpoint: str = ""  # the URL it came to ("": the harness's main one)
+    opened: float = field(default_factory=time.monotonic)  # when it came (TC_B_57)
 
 
 class TestCsms:
@@ -154,6 +156,11 @@ class TestCsms:
         # a password a case changed (TC_A_09, TC_073): identity -> what the station must send
         self.passwords: dict[str, str] = {}
         self._frame_came = asyncio.Event()  # set on every frame traced (``frame_in`` waits)
+        self._listen: tuple[str, ssl.SSLContext | None] = ("127.0.0.1", None)
+        # connection attempts a case has the harness refuse (HTTP 404, TC_B_57), and when
+        # refused ones came (time.monotonic())
+        self._refusing = 0
+        self.refused_at: list[float] = []
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -161,6 +168,7 @@ class TestCsms:
         # compile every schema now: the first frame of each action must not arrive late because
         # the harness was busy compiling (TC_001 measures the station's retry interval)
         warm_up(self.version)
+        self._listen = (host, ssl_context)
         password_check = None
         if self.sut.security_profile in (1, 2):
             password_check = self._check_password
@@ -168,7 +176,36 @@ class TestCsms:
             self._on_connect, host, port, versions=[self.version],
             check_password=password_check, ssl_context=ssl_context,
             require_certificate_identity=self.sut.security_profile == 3,
-            ping_interval=None)
+            known_identity=self._admit, ping_interval=None)
+
+    def refuse_next(self, attempts: int) -> None:
+        """Refuse the station's next ``attempts`` connection attempts (HTTP 404), as a CSMS
+        that cannot be reached would make them fail."""
+        self._refusing = attempts
+
+    async def _admit(self, identity: str) -> bool:
+        if self._refusing <= 0:
+            return True
+        self._refusing -= 1
+        self.refused.append(f"{identity}: attempt refused by the case")
+        self.refused_at.append(time.monotonic())
+        async with self._arrived:
+            self._arrived.notify_all()
+        return False
+
+    async def refused_attempt(self, after: int, timeout_s: float, *, step: str) -> float:
+        """When the station's connection attempt numbered ``after`` (counting refused ones
+        only) or later was refused."""
+        async def came() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.refused_at) > after)
+
+        try:
+            await asyncio.wait_for(came(), timeout_s)
+        except TimeoutError:
+            raise CaseFailed(step, f"a connection attempt within {timeout_s:g} s",
+                             "none came") from None
+        return self.refused_at[after]
 
     def _check_password(self, identity: str, password: str | None) -> bool:
         expected = self.passwords.get(identity) or \
@@ -184,6 +221,29 @@ class TestCsms:
         assert self.server is not None
         return self.server.url
 
+    @contextlib.asynccontextmanager
+    async def second_endpoint(self, ssl_context: ssl.SSLContext | None = None,
+                              tls: bool = True) -> AsyncIterator[str]:
+        """Listen also on another port of the same host for a case (a new network connection
+        profile's CSMS address): the same CSMS, with ``ssl_context`` (default: the main
+        one's; ``tls=False``: none) and Basic auth unless mutual TLS or profile 0. Its URL
+        (``ws(s)://host:port/ocpp``); connections to it have it as ``endpoint``."""
+        host, main_context = self._listen
+        context = (ssl_context or main_context) if tls else None
+        mutual = context is not None and context.verify_mode == ssl.CERT_REQUIRED
+        basic_auth = not mutual and self.sut.security_profile > 0
+        server = await serve_ocpp(
+            lambda transport, info: self._on_connect(transport, info, endpoint=url),
+            host, 0, versions=[self.version],
+            check_password=self._check_password if basic_auth else None, ssl_context=context,
+            require_certificate_identity=mutual, ping_interval=None)
+        url = server.url
+        try:
+            yield url
+        finally:
+            server.close()
+            await server.wait_closed()
+
     async def close(self) -> None:
         for connection in self.connections:
             if not connection.session.closed:
@@ -192,11 +252,12 @@ class TestCsms:
             self.server.close()
             await self.server.wait_closed()
 
-    async def _on_connect(self, transport: WebSocketTransport, info: ConnectionInfo) -> None:
+    async def _on_connect(self, transport: WebSocketTransport, info: ConnectionInfo,
+                          endpoint: str = "") -> None:
         session = OcppSession(transport, self.version, role=Role.CSMS, identity=info.identity,
                               call_timeout=self.sut.answer_timeout_s, trace=self._record)
         connection = _Connection(len(self.connections), info.identity, session, info,
-                                 tls_version=_tls_version(transport))
+                                 tls_version=_tls_version(transport), endpoint=endpoint)
         for action in known_actions(self.version):
             if may_send(self.version, Role.STATION, action):
                 session.route(action, self._handler(connection, action))
@@ -247,6 +308,7 @@ class TestCsms:
             for _, release in holds:
                 release.set()
         self._held = {}
+        self._refusing = 0
         self.first_connection = len(self.connections) - 1 if self.connected else \
             len(self.connections)
 
@@ -424,16 +486,18 @@ class TestCsms:
                              "the station had closed the connection") from None
         return connection.number
 
-    async def frame_in(self, where: Callable[[TraceRecord], bool], timeout_s: float
-                       ) -> TraceRecord | None:
+    async def frame_in(self, where: Callable[[TraceRecord], bool], timeout_s: float,
+                       direction: str = "in") -> TraceRecord | None:
         """The first frame the station sent in this case that ``where`` picks (parsed by the
         strict session: ``message_type``, ``message_id``, ``raw``), waiting at most
-        ``timeout_s`` for it; None when none came."""
+        ``timeout_s`` for it; None when none came. ``direction="out"``: a frame the harness
+        sent (an answer on its way, TC_B_30)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
             self._frame_came.clear()
-            found = next((r for r in self.frames if r.direction == "in" and where(r)), None)
+            found = next((r for r in self.frames if r.direction == direction and where(r)),
+                         None)
             left = deadline - loop.time()
             if found is not None or left <= 0:
                 return found

@@ -87,6 +87,15 @@ def tls_setup(sut: Sut, folder: Path | None, stack: contextlib.ExitStack) -> Tls
     return TlsSetup(context, paths["ca"], client)
 
 
+def new_root_tls() -> tuple[ssl.SSLContext, str]:
+    """TLS of a CSMS under a new root (TC_B_50), or for a station upgraded from security
+    profile 1 to 2 (TC_A_19): a server context (TLS 1.2 or later) from a new test CA, and that
+    CA's certificate (PEM), which the case installs on the station as a CSMS root certificate
+    first."""
+    pki = TestPki()
+    return pki.server_context(), pki.ca.cert_pem.bytes().decode()
+
+
 # -- what the TLS cases do to the harness's server (TC_A_05, TC_A_06) --------------------------
 
 

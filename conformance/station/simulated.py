@@ -40,6 +40,7 @@ from chargeloop.ocppj import OcppVersion
 from simulator.backends import UrlBackend
 from simulator.station import ConnectorSpec, EvseSpec, Link, Recorder, SimStation, StationSpec
 from simulator.station.maintenance import FirmwareTimings, UploadTimings
+from simulator.station.settings import FEATURE_PROFILES_16
 from simulator.vehicles import VEHICLE_CATALOG, Vehicle
 
 log = logging.getLogger("chargeloop.conformance.simulated")
@@ -61,6 +62,11 @@ class SimulatedOptions:
     ca_file: str | None = None  # trust this CA for wss:// (security profiles 2 and 3)
     client_cert: str | None = None  # profile 3: key and certificate (PEM)
     fixed_cable: bool = False
+    # 1.6 station configurations besides the main one (the other side of the features
+    # local_auth_list, reservation_connector_zero, power_loss_stop_before_down)
+    local_auth_list: bool = True
+    reserve_connector_zero: bool = True
+    stop_before_power_loss: bool = True  # else the transactions end after the reboot
     faults: str | None = None  # "module:NAME" of a dict case id -> Fault
 
 
@@ -75,8 +81,24 @@ def station_spec(options: SimulatedOptions) -> StationSpec:
         call_timeout_s=10.0, connection_timeout_s=60, transaction_id_prefix="SIM-",
         # 1.6: reservations of the whole station (ReserveConnectorZeroSupported; the suite's
         # SUT file claims reservation_connector_zero for it)
-        settings={**({"reserve_any_evse": True} if options.version is OcppVersion.V16 else {}),
+        settings={**(_settings_16(options) if options.version is OcppVersion.V16 else {}),
                   **_security_settings(options)})
+
+
+def _settings_16(options: SimulatedOptions) -> dict[str, Any]:
+    """ReserveConnectorZeroSupported, and the LocalAuthListManagement profile (without it
+    SendLocalList is answered NotSupported and GetLocalListVersion -1)."""
+    profiles = tuple(p for p in FEATURE_PROFILES_16
+                     if options.local_auth_list or p != "LocalAuthListManagement")
+    return {"reserve_any_evse": options.reserve_connector_zero, "features": profiles}
+
+
+def _tls_context(options: SimulatedOptions) -> ssl.SSLContext:
+    """What the station trusts (the CSMS root) and, for profile 3, its client certificate."""
+    tls = ssl.create_default_context(cafile=options.ca_file)
+    if options.client_cert:
+        tls.load_cert_chain(options.client_cert)
+    return tls
 
 
 def _security_settings(options: SimulatedOptions) -> dict[str, Any]:
@@ -104,16 +126,29 @@ class SimulatedSut:
         self.faults: dict[str, Fault] = _load_faults(options.faults)
         tls = None
         if options.url.startswith("wss://"):
-            tls = ssl.create_default_context(cafile=options.ca_file)
-            if options.client_cert:
-                tls.load_cert_chain(options.client_cert)
+            tls = _tls_context(options)
         self.backend = UrlBackend(options.url, tls=tls, open_timeout_s=5.0)
         self.station = self._build(None)
 
+    async def _open_url(self, url: str, security_profile: int, password: str | None) -> Any:
+        """Another CSMS address a 2.0.1 network connection profile gives (the same CSMS root:
+        the CA and client certificate the station was built with)."""
+        tls = None
+        if url.startswith("wss://"):
+            # also the CSMS root certificates the CSMS installed (a profile 1 station upgraded)
+            tls = _tls_context(self.options)
+            for pem in self.station.proto.certificates.pems(  # type: ignore[attr-defined]
+                    "CSMSRootCertificate" if self.options.version is OcppVersion.V201
+                    else "CentralSystemRootCertificate"):
+                tls.load_verify_locations(cadata=pem)
+        backend = UrlBackend(url, tls=tls, open_timeout_s=5.0)
+        return await backend.connect(self.options.identity, self.options.version,
+                                     password if security_profile in (1, 2) else None)
+
     def _build(self, case_id: str | None) -> SimStation:
         spec = station_spec(self.options)
-        station = SimStation(spec, self.clock, Link.to(self.backend, spec.id, spec.version),
-                             self.recorder, self.rng.spawn(1)[0])
+        link = Link.to(self.backend, spec.id, spec.version, self._open_url)
+        station = SimStation(spec, self.clock, link, self.recorder, self.rng.spawn(1)[0])
         _maintenance_and_certificates(station, self.options)
         fault = self.faults.get(case_id or "")
         if fault is not None:
@@ -162,6 +197,9 @@ class SimulatedSut:
     async def power_cycle(self, params: dict[str, Any]) -> Any:
         """Power off and on: transactions end (PowerLoss), the station boots again."""
         station = self.station
+        if not self.options.stop_before_power_loss:
+            self.clock.spawn(_power_loss_stopped_after_boot(station))
+            return {}
         for evse in station.evses:
             if evse.tx is not None:
                 station.end_transaction(evse, "PowerLoss", "AbnormalCondition")
@@ -209,12 +247,23 @@ def _maintenance_and_certificates(station: SimStation, options: SimulatedOptions
                                                retry_interval_s=1.0, jitter=0.0)
     station.upload_timings = UploadTimings(prepare_s=0.1, failure_s=0.2, retry_interval_s=1.0)
     station.real_downloads = True
+    station.signed_firmware_only = True
     if options.ca_file:
         use = "CentralSystemRootCertificate" if options.version is OcppVersion.V16 \
             else "CSMSRootCertificate"
         pem = Path(options.ca_file).read_text()
         station.proto.certificates.install({"certificateType": use, "certificate": pem},
                                            station.utc())
+
+
+def _power_loss_stopped_after_boot(station: SimStation) -> Any:
+    """The power goes before the station can send anything: it goes down with its
+    transactions running and, from the state it kept, ends them with reason PowerLoss once it
+    is back (the StopTransaction waits in its queue until it has booted)."""
+    yield from station._reboot("PowerUp", "PowerUp")
+    for evse in station.evses:
+        if evse.tx is not None:
+            station.end_transaction(evse, "PowerLoss", "AbnormalCondition")
 
 
 def _evse(params: dict[str, Any]) -> int:
@@ -302,6 +351,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ca-file")
     parser.add_argument("--client-cert")
     parser.add_argument("--fixed-cable", action="store_true")
+    parser.add_argument("--no-local-list", action="store_true")
+    parser.add_argument("--no-reserve-connector-zero", action="store_true")
+    parser.add_argument("--power-loss-stop-after-boot", action="store_true")
     parser.add_argument("--faults")
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args(argv)
@@ -309,7 +361,10 @@ def main(argv: list[str] | None = None) -> None:
     options = SimulatedOptions(
         url=args.url, identity=args.identity, version=OcppVersion.parse(args.version),
         evses=args.evses, password=args.password, ca_file=args.ca_file,
-        client_cert=args.client_cert, fixed_cable=args.fixed_cable, faults=args.faults)
+        client_cert=args.client_cert, fixed_cable=args.fixed_cable,
+        local_auth_list=not args.no_local_list,
+        reserve_connector_zero=not args.no_reserve_connector_zero,
+        stop_before_power_loss=not args.power_loss_stop_after_boot, faults=args.faults)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(options, Path(args.port_file)))
 
@@ -339,9 +394,14 @@ def simulated_station(options: SimulatedOptions, workdir: Path | None = None
                             ("--client-cert", options.client_cert),
                             ("--faults", options.faults)):
             if value:
-                command += [flag, value]
+                command.append(f"{flag}={value}")  # a value may begin with "-"
         if options.fixed_cable:
             command.append("--fixed-cable")
+        for flag, wanted in (("--no-local-list", options.local_auth_list),
+                             ("--no-reserve-connector-zero", options.reserve_connector_zero),
+                             ("--power-loss-stop-after-boot", options.stop_before_power_loss)):
+            if not wanted:
+                command.append(flag)
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH"))

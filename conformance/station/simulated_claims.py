@@ -17,6 +17,7 @@ SIMULATED_PROFILES: dict[OcppVersion, tuple[str, ...]] = {
 }
 # the optional station features it has (conformance.sut.STATION_FEATURES)
 SIMULATED_FEATURES: dict[OcppVersion, tuple[str, ...]] = {
-    OcppVersion.V16: ("reservation_connector_zero", "power_loss_stop_before_down"),
+    OcppVersion.V16: ("local_auth_list", "reservation_connector_zero",
+                      "power_loss_stop_before_down"),
     OcppVersion.V201: (),
 }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conformance.station.harness import Harness, check
-from conformance.verdicts import CaseFailed
+from conformance.verdicts import CaseFailed, not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,10 +23,18 @@ def _entry(tag: str, status: str = "Accepted") -> dict[str, Any]:
     return {"idTag": tag, "idTagInfo": {"status": status}}
 
 
+def _supported(h: Harness) -> None:
+    """The cases of a station with a local list; TC_042_1 and TC_043_1
+    (test_v16_variants.py) are those of a station without one."""
+    if not h.sut.claims("local_auth_list"):
+        not_applicable("local_auth_list (a station with a local authorization list)")
+
+
 @pytest.mark.case("TC_042_2_CS")
 async def test_TC_042_2_CS(h: Harness) -> None:
     """Get Local List Version (empty): a station with no list installed (the initial state)
     answers listVersion 0 (0: empty, -1: no local list support)."""
+    _supported(h)
     await h.booted()
     version = await _list_version(h, step="GetLocalListVersion")
     check(version == 0, "GetLocalListVersion.conf", "listVersion 0", version)
@@ -36,6 +44,7 @@ async def test_TC_042_2_CS(h: Harness) -> None:
 async def test_TC_043_CS(h: Harness) -> None:
     """Send Local Authorization List: a Full update, then a Differential one with a higher
     version, both Accepted; GetLocalListVersion then reports the Differential's version."""
+    _supported(h)
     await h.booted()
     tokens = h.sut.tokens
     full = await h.csms.call("SendLocalList", {
@@ -56,6 +65,7 @@ async def test_TC_043_CS(h: Harness) -> None:
 async def test_TC_043_2_CS(h: Harness) -> None:
     """Send Local Authorization List, VersionMismatch: a Full list with version 5 installed, a
     Differential update with version 4 is answered VersionMismatch and the version stays 5."""
+    _supported(h)
     await h.booted()
     full = await h.csms.call("SendLocalList", {
         "listVersion": 5, "updateType": "Full",
@@ -76,6 +86,7 @@ async def test_TC_008_CS(h: Harness) -> None:
     """Start with an id in the local authorization list: LocalAuthListEnabled and
     LocalPreAuthorize true; a Full list with the tag (Accepted); the tag is presented: no
     Authorize, Preparing; the cable is plugged in: StartTransaction with the tag, Charging."""
+    _supported(h)
     await h.booted()
     await h.configure("LocalAuthListEnabled", "true", step="ChangeConfiguration")
     await h.configure("LocalPreAuthorize", "true", step="ChangeConfiguration")

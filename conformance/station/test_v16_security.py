@@ -1,13 +1,13 @@
 """OCPP 1.6 Security (the security whitepaper's cases), charging station under test (test case
 document FINAL 2024-04): password and security profile, the charge point certificate by
 request of the Central System, CA certificates, security events, the security log, signed
-firmware, Basic auth and TLS. (TC_087, mutual TLS, needs security profile 3; the suite's runs
-use profile 2 and count every implemented case as applicable, so it is left out for now.)
+firmware, Basic auth and TLS. (TC_087, mutual TLS at security profile 3, is in
+``test_v16_security_profiles.py``.)
 
 Certificates come from the harness (``root_certificate``, ``issued_certificate``); signed
 firmware from the SUT file (``firmware``) or the harness (``signed_firmware``); the files from
-its ``file_server``. Which cases apply
-depends on the security profile the SUT file gives the station (``security_profile``).
+its ``file_server``. Which cases apply depends on the security profile the SUT file gives the
+station (``security_profile``).
 """
 
 from __future__ import annotations

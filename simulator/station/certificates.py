@@ -79,6 +79,10 @@ class Certificates:
                                          data))
         return {"status": "Accepted"}
 
+    def pems(self, certificate_type: str) -> list[str]:
+        """The installed certificates of ``certificate_type`` (PEM), oldest first."""
+        return [c.pem for c in self._installed if c.use == certificate_type]
+
     def _issuer_of(self, pem: str) -> str | None:
         """An installed certificate that issued ``pem`` (for its issuerKeyHash), if any."""
         certificate = _load(pem)

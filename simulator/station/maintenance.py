@@ -144,16 +144,22 @@ def is_secure_update(request: Mapping[str, Any]) -> bool:
 
 
 def update_firmware_response(request: Mapping[str, Any], *, version: str | OcppVersion,
-                             busy: bool = False, now: datetime | None = None
-                             ) -> dict[str, Any]:
+                             busy: bool = False, now: datetime | None = None,
+                             signed_only: bool = False) -> dict[str, Any]:
     """The answer to UpdateFirmware / SignedUpdateFirmware. 1.6 UpdateFirmware answers ``{}``.
     Otherwise InvalidCertificate / RevokedCertificate for a signing certificate saying so (TC_L_05),
     InvalidCertificate for one that parses and is not valid at ``now`` (expired, not yet
     valid), AcceptedCanceled when ``busy`` with another update (which the station then
-    interrupts), else Accepted."""
+    interrupts), else Accepted. With ``signed_only``, Rejected for a secure update without a
+    signing certificate or a signature (TC_L_18)."""
     _version(version)
     if not is_secure_update(request):
         return {}
+    if signed_only and not (request["firmware"].get("signingCertificate") and
+                            request["firmware"].get("signature")):
+        return {"status": "Rejected", "statusInfo": {
+            "reasonCode": "MissingSignature",
+            "additionalInfo": "no signing certificate or signature"}}
     text = str(request["firmware"].get("signingCertificate") or "")
     certificate = text.lower()
     if "revoked" in certificate:

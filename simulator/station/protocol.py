@@ -178,7 +178,8 @@ class ProtocolBase:
         running = st.firmware_process
         busy = running is not None and running.is_alive
         answer = maintenance.update_firmware_response(request, version=st.version, busy=busy,
-                                                      now=st.utc())
+                                                      now=st.utc(),
+                                                      signed_only=st.signed_firmware_only)
         if answer.get("status", "Accepted") not in ("Accepted", "AcceptedCanceled"):
             if answer.get("status") in ("InvalidCertificate", "RevokedCertificate"):
                 return answer, self.later(self.security_event,

@@ -246,7 +246,7 @@ class Protocol201(ProtocolBase):
         "GetDisplayMessages": "get_display_messages",
         "ClearDisplayMessage": "clear_display_message",
         "CustomerInformation": "customer_information",
-        "SetNetworkProfile": "not_modelled_rejected",
+        "SetNetworkProfile": "set_network_profile",
         "InstallCertificate": "install_certificate", "DeleteCertificate": "delete_certificate",
         "GetInstalledCertificateIds": "installed_certificates",
         "CertificateSigned": "certificate_signed", "CostUpdated": "cost_updated",
@@ -263,6 +263,11 @@ class Protocol201(ProtocolBase):
 
     def set_variables(self, p: dict[str, Any]) -> Any:
         return self.st.settings.set_variables(p)  # type: ignore[attr-defined]
+
+    def set_network_profile(self, p: dict[str, Any]) -> Any:
+        settings = self.st.settings
+        return self.st.network.set_profile(  # type: ignore[attr-defined]
+            p, settings.security_profile, bool(settings.seed.has_client_certificate))
 
     def cost_updated(self, p: dict[str, Any]) -> Any:
         return {}

@@ -705,6 +705,9 @@ _PROPS_201: dict[str, tuple[str, str, str | None, str]] = {
 }
 
 
+NETWORK_SLOTS = ("0", "1", "2")  # the network profile slots (network_profiles.SLOTS)
+
+
 def _standard_variables(seed: SettingsSeed, now: Callable[[], datetime]) -> list[Variable]:
     """The device model of a simulated 2.0.1 station: the controllers the OCTT cases touch, the
     station, and each EVSE and connector."""
@@ -727,7 +730,7 @@ def _standard_variables(seed: SettingsSeed, now: Callable[[], datetime]) -> list
              seed.transaction_message_retry_interval_s, instance="TransactionEvent",
              **interval),
         _var("OCPPCommCtrlr", "NetworkConfigurationPriority", "SequenceList", "0",
-             values_list=("0",)),
+             values_list=NETWORK_SLOTS),
         _var("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "integer", 3, min_limit=0),
         _var("OCPPCommCtrlr", "OfflineThreshold", "integer", seed.offline_threshold_s,
              **interval),

@@ -35,6 +35,7 @@ from chargeloop.ocppj import (
     CallContext,
     CallErrorReceived,
     CallTimeout,
+    ErrorKind,
     OcppError,
     OcppSession,
     OcppVersion,
@@ -63,6 +64,7 @@ from simulator.station.evse import (
 )
 from simulator.station.link import BackendUnreachable, Link
 from simulator.station.maintenance import FirmwareTimings, UploadTimings
+from simulator.station.network_profiles import FACTORY_SLOT, NetworkProfiles
 from simulator.station.outbox import Kind, Outbox, OutMessage, Undeliverable
 from simulator.station.recorder import Recorder
 from simulator.station.reservations import EvseAvailability, Reservations
@@ -117,6 +119,7 @@ class SimStation:
             self.version.value, spec.settings_seed(),
             **({} if self.version is OcppVersion.V16 else {"now": self.utc}))
         self.settings.on_change(self._setting_changed)
+        self.network = NetworkProfiles()  # 2.0.1 network connection profiles (B09, B10)
         self.auth_cache = AuthorizationCache(self.version, self.settings)
         self.local_list = LocalAuthList(self.version, self.settings)
         self.authorizer = Authorizer(self.settings, self.local_list, self.auth_cache)
@@ -137,6 +140,9 @@ class SimStation:
         self.upload_timings = UploadTimings()
         # fetch HTTP(S) firmware for real (off: scenarios name locations nobody serves)
         self.real_downloads = False
+        # a secure update (2.0.1 UpdateFirmware) without signingCertificate and signature is
+        # Rejected (TC_L_18_CS); off by default, as some tests update unsigned firmware
+        self.signed_firmware_only = False
         self._idle_waiters: list[simpy.Event] = []
         self._back_online: list[simpy.Event] = []
         # station-wide state (1.6 connector 0)
@@ -149,6 +155,7 @@ class SimStation:
         self._closed: simpy.Event | None = None
         self._online = False
         self._booted = False
+        self._registration = ""  # the CSMS's last answer to BootNotification
         self.boot_reason = "PowerUp"
         self._net_down_until = -math.inf
         self._stopped = False
@@ -849,7 +856,9 @@ class SimStation:
                     self._fail(message, Undeliverable("no longer needed"))
                     continue
                 session = self._session
-                assert session is not None
+                if session is None:  # online without a session: it is offline after all,
+                    self._lost_connection()  # what is left goes out on the next connection
+                    break
                 began = time.perf_counter()
                 try:
                     answer = yield self.clock.bridge(_copyable_errors(
@@ -907,7 +916,8 @@ class SimStation:
             raise SessionClosed(f"{self.id} is not connected")
         began = time.perf_counter()
         try:
-            answer = yield self.clock.bridge(_copyable_errors(session.call(action, payload)))
+            answer = yield self.clock.bridge(_copyable_errors(
+                self._noting_registration(action, session.call(action, payload))))
         except (CallErrorReceived, PayloadInvalid):
             self.record_message(action, "out", _ms(began), "call_error")
             raise
@@ -915,6 +925,14 @@ class SimStation:
             self.record_message(action, "out", _ms(began), "timeout")
             raise
         self.record_message(action, "out", _ms(began), "ok")
+        return answer
+
+    async def _noting_registration(self, action: str, call: Any) -> Any:
+        """The CSMS's answer to BootNotification counts from the moment it arrives: a request
+        right behind it on the wire is answered as the station now stands (TC_B_30_CS)."""
+        answer = await call
+        if action == "BootNotification" and isinstance(answer, dict):
+            self._registration = str(answer.get("status", ""))
         return answer
 
     def outbox_holds(self, predicate: Callable[[OutMessage], bool] | None = None) -> bool:
@@ -935,7 +953,8 @@ class SimStation:
         env = self.env
         if self.spec.start_jitter_s > 0:
             yield env.timeout(float(self.rng.uniform(0.0, self.spec.start_jitter_s)))
-        attempt = 0
+        attempt = 0  # failed attempts since the last connection
+        doubled = 0  # back-offs already waited (the next one is doubled that often)
         failing = False
         while not self._stopped:
             if self._rebooting:
@@ -947,28 +966,74 @@ class SimStation:
             else:
                 try:
                     password = self.settings.basic_auth_password
-                    transport = yield self.clock.bridge(self.link.open(password))
+                    transport = yield self.clock.bridge(self._open_link(password))
                 except BackendUnreachable as exc:
                     reason = str(exc)
                     self._tls_refused(exc)
                 except Exception as exc:  # noqa: BLE001 - any failure to connect is a failure
                     reason = f"{type(exc).__name__}: {exc}"
             if transport is None:
+                self._network_failed()
                 if not failing:
                     self.event("connect_failed", reason[:200])
                     failing = True
-                wait = self._backoff_s(attempt)
-                attempt += 1
+                wait = self._backoff_s(doubled)
+                attempt, doubled = attempt + 1, doubled + 1
                 yield env.timeout(wait)
                 continue
             if self._stopped:
                 self.clock.bridge(_quietly(transport.close()))
                 break
             self.event("connected", f"after {attempt} failed attempts" if attempt else "")
-            attempt, failing = 0, False
+            self._network_connected()
+            attempt, doubled, failing = 0, 0, False
             yield from self._serve(transport)
             if not self._stopped and not self._rebooting:
+                # the first back-off after a lost connection: a failed attempt then doubles it
+                # (OCPP-J Part 4 reconnecting, TC_B_57), it does not wait the minimum again
                 yield env.timeout(self._backoff_s(0))
+                doubled = 1
+
+    def _network_priority(self) -> str | None:
+        """2.0.1 NetworkConfigurationPriority; None for 1.6 (one CSMS address)."""
+        if self.version is OcppVersion.V16:
+            return None
+        found = self.settings.find("OCPPCommCtrlr",  # type: ignore[attr-defined]
+                                   "NetworkConfigurationPriority")
+        return str(found.read() or "") if found is not None else None
+
+    def _open_link(self, password: str | None) -> Any:
+        """Open the connection of the network profile tried now (2.0.1: in the order of
+        NetworkConfigurationPriority; slot 0 is the address the station was built with)."""
+        priority = self._network_priority()
+        slot = FACTORY_SLOT if priority is None else self.network.current(priority)
+        if slot == FACTORY_SLOT:
+            return self.link.open(password)
+        profile = self.network.profiles[slot]
+        return self.link.open_url(profile.url, profile.security_profile, password)
+
+    def _network_failed(self) -> None:
+        priority = self._network_priority()
+        if priority is not None:
+            attempts = self.settings.find(  # type: ignore[attr-defined]
+                "OCPPCommCtrlr", "NetworkProfileConnectionAttempts")
+            self.network.failed(priority, int(attempts.read() or 1) if attempts else 1)
+
+    def _network_connected(self) -> None:
+        """Connected on a network profile: it is the active one (ActiveNetworkProfile), and a
+        higher security profile it brings is the station's from now on (A05 upgrade)."""
+        priority = self._network_priority()
+        if priority is None:
+            return
+        self.network.connected()
+        slot = self.network.current(priority)
+        settings = self.settings
+        settings.set_actual("OCPPCommCtrlr", "ActiveNetworkProfile",  # type: ignore[attr-defined]
+                            str(slot))
+        profile = self.network.profiles.get(slot)
+        if profile is not None and profile.security_profile > settings.security_profile:
+            settings.set_actual("SecurityCtrlr", "SecurityProfile",  # type: ignore[attr-defined]
+                                str(profile.security_profile))
 
     def _tls_refused(self, error: BaseException) -> None:
         """The station refused the CSMS's TLS: a certificate it does not accept (2.0.1
@@ -1015,6 +1080,11 @@ class SimStation:
                 booted = yield from self._boot(session, closed)
                 if not booted:
                     return
+            if closed.triggered or self._session is not session:
+                # the connection went while the boot's answer was on its way (the network
+                # was cut, a call failed): going online now would leave the station online
+                # without a session; the next connection goes online instead
+                return
             self._go_online(everything=not self._reported_since_boot)
             yield closed
         finally:
@@ -1120,7 +1190,16 @@ class SimStation:
             asyncio.get_running_loop().call_soon(self.clock.spawn, follow)
         return answer
 
+    def _not_accepted(self) -> bool:
+        """B03: a 2.0.1 station the CSMS has rejected answers its requests with SecurityError
+        until a BootNotification is accepted (TC_B_30_CS)."""
+        return self.version is OcppVersion.V201 and not self._booted and \
+            self._registration == "Rejected"
+
     def _dispatch(self, action: str, payload: dict[str, Any]) -> Gen:
+        if self._not_accepted():
+            raise OcppError(ErrorKind.SECURITY_ERROR,
+                            f"{action}: the CSMS rejected this station's BootNotification")
         result = self.proto.handle(action, payload)
         if isinstance(result, types.GeneratorType):
             result = yield from result
@@ -1287,6 +1366,7 @@ class SimStation:
         self._booted = False
         self.boot_reason = boot_reason or self.proto.boot_reason_for_reset(kind)
         self._rebooting = True
+        self.network.rebooted()
         for evse in self.evses:
             evse.auth = None if evse.tx is None else evse.auth
         self._drop_connection("reboot")

@@ -9,10 +9,12 @@ exactly the rule it checks and every other case meets the faithful one.
 from __future__ import annotations
 
 from tests.conformance.station import (
+    faults_profiles,
     faults_security,
     faults_v16_core,
     faults_v201_core,
     faults_v201_lal_res,
+    faults_variants,
 )
 from tests.conformance.station.fault_kit import (
     Fault,
@@ -122,7 +124,8 @@ _FIRST: dict[str, Fault] = {
 }
 
 FAULTS: dict[str, Fault] = {**_FIRST}
-for _area in (faults_v16_core, faults_v201_core, faults_v201_lal_res, faults_security):
+for _area in (faults_v16_core, faults_v201_core, faults_v201_lal_res, faults_security,
+              faults_profiles, faults_variants):
     _twice = FAULTS.keys() & _area.FAULTS.keys()
     assert not _twice, f"{_area.__name__}: cases with a fault already: {sorted(_twice)}"
     FAULTS.update(_area.FAULTS)

@@ -113,7 +113,18 @@ class Variant:
     sut: dict[str, Any]  # SUT file entries that differ from sut_text's (profiles, features)
 
 
-VARIANTS: dict[str, Variant] = {}
+VARIANTS: dict[str, Variant] = {
+    # a plain 1.6 station: a fixed cable, no local list (though the LocalAuthList profile is
+    # claimed, so that its "not supported" cases run), no reservations of connector 0, and
+    # transactions ended only after the reboot that follows a power failure
+    "1.6-plain": Variant("1.6", ("TC_017_2_CS", "TC_018_2_CS", "TC_032_2_CS", "TC_042_1_CS",
+                                 "TC_043_1_CS", "TC_050_4_CS"),
+                         {"features": ["fixed_cable"]}),
+    # a 1.6 station at security profile 3: mutual TLS with a client certificate of the test CA
+    "1.6-profile-3": Variant("1.6", ("TC_087_CS",), {"security_profile": 3}),
+    # a 2.0.1 station at security profile 1 (ws:// with Basic auth), upgraded to 2
+    "2.0.1-profile-1": Variant("2.0.1", ("TC_A_19_CS",), {"security_profile": 1}),
+}
 
 
 def variant_of(case_id: str, version: str) -> str | None:
