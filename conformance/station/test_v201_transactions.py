@@ -282,7 +282,7 @@ async def test_TC_E_42_CS(h: Harness) -> None:
 
 # -- connection loss during a transaction ---------------------------------------------------
 
-OFFLINE_S = 2.0  # how long the network is down: at least one periodic sample is queued
+OFFLINE_S = 2.0  # the least time the network is down
 
 
 def _offline(payload: dict[str, Any]) -> bool:
@@ -309,10 +309,12 @@ async def _offline_set_up(h: Harness) -> str:
 
 
 async def _connection_lost(h: Harness) -> None:
-    """The network is down for OFFLINE_S; the station connects again."""
+    """The network is down for OFFLINE_S, and at least one TxUpdatedInterval (the SUT file's
+    meter sample interval) so that a periodic sample is queued; the station connects again."""
     before = len(h.csms.connections)
-    await h.act("network_down", step="connection loss", seconds=OFFLINE_S)
-    await h.csms.new_connection(before, OFFLINE_S + h.connect_s, step="the station reconnects")
+    offline_s = max(OFFLINE_S, h.sut.intervals.meter_sample_s + 1.0)
+    await h.act("network_down", step="connection loss", seconds=offline_s)
+    await h.csms.new_connection(before, offline_s + h.connect_s, step="the station reconnects")
 
 
 async def _queued_events(h: Harness, tx: str, first: Received | None = None) -> None:
