@@ -4,6 +4,7 @@ how a case starts, and the OCTT reusable states (Booted, Authorized, Charging, .
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chargeloop.ocppj import OcppVersion
@@ -100,6 +101,31 @@ class Harness:
                                        expected=f"StatusNotification {status} for "
                                                 f"{'connector' if v16 else 'EVSE'} {connector}")
 
+    async def go_offline(self, *, step: str = "the station goes offline") -> None:
+        """The tester cuts the station's network; the harness sees its connection close."""
+        connection = self.csms.connection
+        check(connection is not None, step, "a connected station", "not connected")
+        assert connection is not None
+        await self.act("network_down", step=step)
+        await self.csms.disconnected(connection.number, self.connect_s, step=step)
+
+    async def back_online(self, *, step: str = "the station comes back online") -> None:
+        """The tester restores the network; the station connects again (no reboot)."""
+        before = len(self.csms.connections)
+        await self.act("network_up", step=step)
+        await self.csms.new_connection(before, self.connect_s, step=step)
+
+    async def power_cycled(self, *, step: str = "the station is power-cycled") -> int:
+        """The tester switches the station off and on (``power_cycle``): it connects again and
+        sends its BootNotification. The new connection's number."""
+        before = len(self.csms.connections)
+        await self.act("power_cycle", step=step)
+        number = await self.csms.new_connection(before, self.connect_s, step=f"{step}: "
+                                                "reconnect")
+        await self.csms.receive("BootNotification", step=f"{step}: BootNotification",
+                                timeout_s=self.connect_s)
+        return number
+
     async def configure(self, key: str, value: str, *, step: str) -> None:
         """1.6 ChangeConfiguration ``key`` = ``value``, which must be Accepted."""
         answer = await self.csms.call("ChangeConfiguration", {"key": key, "value": value},
@@ -151,6 +177,35 @@ class Harness:
               f"SetVariables {component}.{variable} = {value} Accepted", answer)
 
 
+# -- charging schedules (GetCompositeSchedule validations) ------------------------------------
+
+CLOCK_DEVIATION_S = 5  # how far the station's clock may be off ours (OCTT: the configured
+# maximum time deviation); absolute profiles start this much in the past, so that they are in
+# force on a station whose clock is behind
+STACK_SLACK_S = 2.0  # startPeriod rounding and the time the harness's calls take
+
+
+def started_earlier(seconds: float = CLOCK_DEVIATION_S) -> str:
+    """Now less ``seconds`` (default: the maximum clock deviation), as an OCPP timestamp."""
+    at = datetime.now(UTC) - timedelta(seconds=seconds)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def periods_match(schedule: dict[str, Any], expected: list[tuple[float, float]],
+                  slack_s: float = STACK_SLACK_S) -> bool:
+    """``schedule``'s chargingSchedulePeriod is ``expected`` (startPeriod, limit), each start
+    within ``slack_s``."""
+    periods = [(float(p["startPeriod"]), float(p["limit"]))
+               for p in schedule.get("chargingSchedulePeriod", [])]
+    return len(periods) == len(expected) and all(
+        limit == want_limit and abs(at - want_at) <= slack_s
+        for (at, limit), (want_at, want_limit) in zip(periods, expected, strict=True))
+
+
 def transaction_id(start: Received) -> int:
     assert start.answer is not None
     return int(start.answer["transactionId"])
@@ -161,4 +216,5 @@ def tx_id201(event: Received) -> str:
     return str(event.payload["transactionInfo"]["transactionId"])
 
 
-__all__ = ["Harness", "Received", "check", "now_iso", "transaction_id", "tx_id201"]
+__all__ = ["CLOCK_DEVIATION_S", "STACK_SLACK_S", "Harness", "Received", "check", "now_iso",
+           "parse_utc", "periods_match", "started_earlier", "transaction_id", "tx_id201"]

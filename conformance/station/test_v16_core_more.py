@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 from conformance.station.csms import Received, now_iso
+from conformance.station.flows16 import of_connector, unlock_while_charging
 from conformance.station.harness import Harness, check, transaction_id
 from conformance.verdicts import CaseFailed, not_applicable
 
@@ -57,9 +58,6 @@ async def _configure(h: Harness, key: str, value: str, *, step: str) -> None:
         _RESTORE.append(("ChangeConfiguration", {"key": key, "value": old}))
 
 
-def _of_connector(connector: int) -> Any:
-    return lambda p: p.get("connectorId") == connector
-
 
 async def _stop_with_token(h: Harness, token: str, *, step: str) -> Received:
     """The driver presents ``token`` again: the StopTransaction it causes."""
@@ -76,22 +74,6 @@ async def _charge_and_leave(h: Harness, token: str, *, step: str) -> None:
     await _stop_with_token(h, token, step=step)
     await h.act("unplug", step=f"{step}: unplug", evse=1)
     await h.status(1, "Available", step=f"{step}: StatusNotification Available")
-
-
-async def _offline(h: Harness, *, step: str) -> None:
-    """The tester cuts the station's network; the harness sees its connection close."""
-    connection = h.csms.connection
-    check(connection is not None, step, "a connected station", "not connected")
-    assert connection is not None
-    await h.act("network_down", step=step)
-    await h.csms.disconnected(connection.number, h.connect_s, step=step)
-
-
-async def _online(h: Harness, *, step: str) -> None:
-    """The tester restores the network; the station connects again (no reboot)."""
-    before = len(h.csms.connections)
-    await h.act("network_up", step=step)
-    await h.csms.new_connection(before, h.connect_s, step=step)
 
 
 # -- boot ------------------------------------------------------------------------------------
@@ -292,7 +274,7 @@ async def _reset_charging(h: Harness, kind: str) -> None:
     await h.csms.receive("BootNotification", step="BootNotification after reset")
     await h.status(0, "Available", step="after reset: StatusNotification 0")
     after = await h.csms.receive("StatusNotification", step="after reset: StatusNotification 1",
-                                 where=_of_connector(1))
+                                 where=of_connector(1))
     check(after.payload.get("status") in NOT_CHARGING, "StatusNotification.req",
           f"connector 1 without a transaction ({', '.join(NOT_CHARGING)})", after.payload)
 
@@ -336,18 +318,7 @@ async def test_TC_018_1_CS(h: Harness) -> None:
     leaves Charging (Finishing or Available)."""
     _detachable(h)
     await h.booted()
-    start = await h.charging16(h.sut.tokens.valid)
-    tx = transaction_id(start)
-    answer = await h.csms.call("UnlockConnector", {"connectorId": 1}, step="UnlockConnector")
-    check(answer.get("status") == "Unlocked", "UnlockConnector.conf", "Unlocked", answer)
-    stop = await h.csms.receive("StopTransaction", step="StopTransaction")
-    check(stop.payload.get("transactionId") == tx and
-          stop.payload.get("reason") == "UnlockCommand", "StopTransaction.req",
-          f"transactionId {tx}, reason UnlockCommand", stop.payload)
-    after = await h.csms.receive("StatusNotification", step="StatusNotification",
-                                 where=_of_connector(1))
-    check(after.payload.get("status") in ("Finishing", "Available"), "StatusNotification.req",
-          "Finishing or Available", after.payload)
+    await unlock_while_charging(h, "Unlocked")
 
 
 # -- lock and unlock failures, faults --------------------------------------------------------
@@ -426,7 +397,7 @@ async def test_TC_034_CS(h: Harness) -> None:
     for connector in range(0, h.evses + 1):
         status = await h.csms.receive("StatusNotification",
                                       step=f"after power cycle: StatusNotification {connector}",
-                                      where=_of_connector(connector))
+                                      where=of_connector(connector))
         check(status.payload.get("status") == "Unavailable", "StatusNotification.req",
               f"connector {connector} Unavailable after the power cycle", status.payload)
 
@@ -461,7 +432,7 @@ async def test_TC_032_1_CS(h: Harness) -> None:
           {**stop.payload, "sent": "before" if stop.index < boot.index else "after boot"})
     await h.status(0, "Available", step="after boot: StatusNotification 0")
     after = await h.csms.receive("StatusNotification", step="after boot: StatusNotification 1",
-                                 where=_of_connector(1))
+                                 where=of_connector(1))
     check(after.payload.get("status") in NOT_CHARGING, "StatusNotification.req",
           f"connector 1 without a transaction ({', '.join(NOT_CHARGING)})", after.payload)
 
@@ -522,6 +493,27 @@ async def test_TC_036_CS(h: Harness) -> None:
           "StopTransaction.req", f"transactionId {tx}, reason Remote", stop.payload)
 
 
+async def _started_offline(h: Harness, token: str) -> Received:
+    """Offline, ``token`` is presented and the cable plugged in; back online, the queued
+    StartTransaction carries the tag."""
+    await h.go_offline(step="connection lost")
+    await h.act("present_token", step="present token offline", evse=1, token=token)
+    await h.act("plug_in", step="plug in offline", evse=1)
+    await h.back_online(step="connection restored")
+    start = await h.csms.receive("StartTransaction", step="StartTransaction")
+    check(start.payload.get("idTag") == token, "StartTransaction.req", f"idTag {token}",
+          start.payload)
+    return start
+
+
+async def _started_offline_invalid(h: Harness) -> Received:
+    """An unknown (invalid) tag starts a transaction offline; the harness answers Invalid."""
+    start = await _started_offline(h, h.sut.tokens.invalid)
+    check(start.answer is not None and start.answer["idTagInfo"]["status"] == "Invalid",
+          "StartTransaction.conf", "Invalid (the harness's answer)", start.answer)
+    return start
+
+
 @pytest.mark.case("TC_037_1_CS")
 async def test_TC_037_1_CS(h: Harness) -> None:
     """Offline start, valid tag: LocalAuthorizeOffline and the authorization cache on; a
@@ -533,13 +525,9 @@ async def test_TC_037_1_CS(h: Harness) -> None:
     await _configure(h, "AuthorizationCacheEnabled", "true", step="ChangeConfiguration cache")
     token = h.sut.tokens.valid
     await _charge_and_leave(h, token, step="cache the tag")
-    await _offline(h, step="connection lost")
-    await h.act("present_token", step="present token offline", evse=1, token=token)
-    await h.act("plug_in", step="plug in offline", evse=1)
-    await _online(h, step="connection restored")
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == token and start.payload.get("connectorId") == 1,
-          "StartTransaction.req", f"idTag {token} on connector 1", start.payload)
+    start = await _started_offline(h, token)
+    check(start.payload.get("connectorId") == 1, "StartTransaction.req", "connector 1",
+          start.payload)
     await h.status(1, "Charging", step="StatusNotification Charging")
 
 
@@ -554,16 +542,7 @@ async def test_TC_037_2_CS(h: Harness) -> None:
     await _configure(h, "AllowOfflineTxForUnknownId", "true", step="ChangeConfiguration")
     await _configure(h, "StopTransactionOnInvalidId", "false", step="ChangeConfiguration")
     await _configure(h, "MaxEnergyOnInvalidId", "0", step="ChangeConfiguration")
-    token = h.sut.tokens.invalid
-    await _offline(h, step="connection lost")
-    await h.act("present_token", step="present token offline", evse=1, token=token)
-    await h.act("plug_in", step="plug in offline", evse=1)
-    await _online(h, step="connection restored")
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == token, "StartTransaction.req", f"idTag {token}",
-          start.payload)
-    check(start.answer is not None and start.answer["idTagInfo"]["status"] == "Invalid",
-          "StartTransaction.conf", "Invalid (the harness's answer)", start.answer)
+    await _started_offline_invalid(h)
     await h.status(1, "SuspendedEVSE", step="StatusNotification SuspendedEVSE")
     await h.csms.nothing("StopTransaction", step="no StopTransaction", within_s=1.0,
                          expected="the transaction goes on (StopTransactionOnInvalidId false)")
@@ -579,16 +558,7 @@ async def test_TC_037_3_CS(h: Harness) -> None:
     await h.booted()
     await _configure(h, "AllowOfflineTxForUnknownId", "true", step="ChangeConfiguration")
     await _configure(h, "StopTransactionOnInvalidId", "true", step="ChangeConfiguration")
-    token = h.sut.tokens.invalid
-    await _offline(h, step="connection lost")
-    await h.act("present_token", step="present token offline", evse=1, token=token)
-    await h.act("plug_in", step="plug in offline", evse=1)
-    await _online(h, step="connection restored")
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == token, "StartTransaction.req", f"idTag {token}",
-          start.payload)
-    check(start.answer is not None and start.answer["idTagInfo"]["status"] == "Invalid",
-          "StartTransaction.conf", "Invalid (the harness's answer)", start.answer)
+    start = await _started_offline_invalid(h)
     stop = await h.csms.receive("StopTransaction", step="StopTransaction")
     tx = transaction_id(start)
     check(stop.payload.get("transactionId") == tx and
@@ -606,9 +576,9 @@ async def test_TC_038_CS(h: Harness) -> None:
     token = h.sut.tokens.valid
     start = await h.charging16(token)
     tx = transaction_id(start)
-    await _offline(h, step="connection lost")
+    await h.go_offline(step="connection lost")
     await h.act("present_token", step="present token offline", evse=1, token=token)
-    await _online(h, step="connection restored")
+    await h.back_online(step="connection restored")
     stop = await h.csms.receive("StopTransaction", step="StopTransaction")
     check(stop.payload.get("transactionId") == tx and stop.payload.get("idTag") == token and
           stop.payload.get("reason", "Local") == "Local", "StopTransaction.req",
@@ -624,12 +594,12 @@ async def test_TC_039_CS(h: Harness) -> None:
     await h.booted()
     await _configure(h, "AllowOfflineTxForUnknownId", "true", step="ChangeConfiguration")
     token = h.sut.tokens.valid
-    await _offline(h, step="connection lost")
+    await h.go_offline(step="connection lost")
     await h.act("present_token", step="present token offline", evse=1, token=token)
     await h.act("plug_in", step="plug in offline", evse=1)
     await h.act("present_token", step="present token again offline", evse=1, token=token)
     await h.act("unplug", step="unplug offline", evse=1)
-    await _online(h, step="connection restored")
+    await h.back_online(step="connection restored")
     start = await h.csms.receive("StartTransaction", step="StartTransaction")
     check(start.payload.get("idTag") == token, "StartTransaction.req", f"idTag {token}",
           start.payload)

@@ -27,6 +27,26 @@ async def _reserve(h: Harness, *, step: str, connector: int = 1, expiry_s: float
         "idTag": h.sut.tokens.valid, "reservationId": RESERVATION_ID}, step=step)
     return str(answer.get("status"))
 
+async def _reserved(h: Harness) -> None:
+    """ReserveNow for connector 1 Accepted; the connector Reserved."""
+    status = await _reserve(h, step="ReserveNow")
+    check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
+    await h.status(1, "Reserved", step="StatusNotification Reserved")
+
+
+async def _started_on_reservation(h: Harness, token: str) -> None:
+    """The StartTransaction carries ``token`` and the reservationId; then Charging."""
+    start = await h.csms.receive("StartTransaction", step="StartTransaction")
+    check(start.payload.get("idTag") == token and
+          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
+          f"idTag {token}, reservationId {RESERVATION_ID}", start.payload)
+    await h.status(1, "Charging", step="StatusNotification Charging")
+
+
+async def _present_and_plug(h: Harness, token: str) -> None:
+    await h.act("present_token", step="present token", evse=1, token=token)
+    await h.act("plug_in", step="plug in", evse=1)
+
 
 @pytest.mark.case("TC_046_1_CS")
 async def test_TC_046_1_CS(h: Harness) -> None:
@@ -34,17 +54,10 @@ async def test_TC_046_1_CS(h: Harness) -> None:
     presented and the cable plugged in; StartTransaction carries the reservationId;
     Charging."""
     await h.booted()
-    status = await _reserve(h, step="ReserveNow")
-    check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
-    await h.status(1, "Reserved", step="StatusNotification Reserved")
+    await _reserved(h)
     token = h.sut.tokens.valid
-    await h.act("present_token", step="present token", evse=1, token=token)
-    await h.act("plug_in", step="plug in", evse=1)
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == token and
-          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
-          f"idTag {token}, reservationId {RESERVATION_ID}", start.payload)
-    await h.status(1, "Charging", step="StatusNotification Charging")
+    await _present_and_plug(h, token)
+    await _started_on_reservation(h, token)
 
 
 @pytest.mark.case("TC_047_CS")
@@ -95,9 +108,7 @@ async def test_TC_051_CS(h: Harness) -> None:
     """Cancel reservation: ReserveNow Accepted, Reserved; CancelReservation Accepted;
     Available again."""
     await h.booted()
-    status = await _reserve(h, step="ReserveNow")
-    check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
-    await h.status(1, "Reserved", step="StatusNotification Reserved")
+    await _reserved(h)
     answer = await h.csms.call("CancelReservation", {"reservationId": RESERVATION_ID},
                                step="CancelReservation")
     check(answer.get("status") == "Accepted", "CancelReservation.conf", "Accepted", answer)
@@ -119,19 +130,13 @@ async def test_TC_046_2_CS(h: Harness) -> None:
     RemoteStartTransaction for that connector with the reserved tag Accepted; the cable is
     plugged in; StartTransaction carries the tag and the reservationId; Charging."""
     await h.booted()
-    status = await _reserve(h, step="ReserveNow")
-    check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
-    await h.status(1, "Reserved", step="StatusNotification Reserved")
+    await _reserved(h)
     token = h.sut.tokens.valid
     answer = await h.csms.call("RemoteStartTransaction", {"connectorId": 1, "idTag": token},
                                step="RemoteStartTransaction")
     check(answer.get("status") == "Accepted", "RemoteStartTransaction.conf", "Accepted", answer)
     await h.act("plug_in", step="plug in", evse=1)
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == token and
-          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
-          f"idTag {token}, reservationId {RESERVATION_ID}", start.payload)
-    await h.status(1, "Charging", step="StatusNotification Charging")
+    await _started_on_reservation(h, token)
 
 
 @pytest.mark.case("TC_048_1_CS")
@@ -167,11 +172,7 @@ async def test_TC_053_CS(h: Harness) -> None:
           "Authorize.conf", f"Accepted with parentIdTag {tokens.group_id} (the harness's answer)",
           authorize.answer)
     await h.act("plug_in", step="plug in", evse=1)
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == other and
-          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
-          f"idTag {other}, reservationId {RESERVATION_ID}", start.payload)
-    await h.status(1, "Charging", step="StatusNotification Charging")
+    await _started_on_reservation(h, other)
 
 
 def _station_reservations(h: Harness) -> None:
@@ -196,13 +197,8 @@ async def test_TC_049_CS(h: Harness) -> None:
     status = await _reserve_station(h, step="ReserveNow (connector 0)")
     check(status == "Accepted", "ReserveNow.conf", "Accepted", status)
     token = h.sut.tokens.valid
-    await h.act("present_token", step="present token", evse=1, token=token)
-    await h.act("plug_in", step="plug in", evse=1)
-    start = await h.csms.receive("StartTransaction", step="StartTransaction")
-    check(start.payload.get("idTag") == token and
-          start.payload.get("reservationId") == RESERVATION_ID, "StartTransaction.req",
-          f"idTag {token}, reservationId {RESERVATION_ID}", start.payload)
-    await h.status(1, "Charging", step="StatusNotification Charging")
+    await _present_and_plug(h, token)
+    await _started_on_reservation(h, token)
 
 
 @pytest.mark.case("TC_050_1_CS")

@@ -11,10 +11,10 @@ built that way (``VARIANTS`` in tests/conformance/station/test_station_suite.py)
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
+from conformance.station.flows16 import of_connector, unlock_while_charging
 from conformance.station.harness import Harness, check, transaction_id
 from conformance.verdicts import not_applicable
 
@@ -23,9 +23,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 NOT_CHARGING = ("Available", "Preparing", "Finishing")  # a connector without a transaction
 RESERVATION_ID = 4712
 
-
-def _of_connector(connector: int) -> Any:
-    return lambda p: p.get("connectorId") == connector
 
 
 def _unless(h: Harness, feature: str, what: str) -> None:
@@ -58,19 +55,7 @@ async def test_TC_018_2_CS(h: Harness) -> None:
     if not h.sut.claims("fixed_cable"):
         not_applicable("fixed_cable (a station whose connectors have a fixed cable)")
     await h.booted()
-    start = await h.charging16(h.sut.tokens.valid)
-    tx = transaction_id(start)
-    answer = await h.csms.call("UnlockConnector", {"connectorId": 1}, step="UnlockConnector")
-    check(answer.get("status") == "NotSupported", "UnlockConnector.conf", "NotSupported",
-          answer)
-    stop = await h.csms.receive("StopTransaction", step="StopTransaction")
-    check(stop.payload.get("transactionId") == tx and
-          stop.payload.get("reason") == "UnlockCommand", "StopTransaction.req",
-          f"transactionId {tx}, reason UnlockCommand", stop.payload)
-    after = await h.csms.receive("StatusNotification", step="StatusNotification",
-                                 where=_of_connector(1))
-    check(after.payload.get("status") in ("Finishing", "Available"), "StatusNotification.req",
-          "Finishing or Available", after.payload)
+    await unlock_while_charging(h, "NotSupported")
 
 
 # -- power failure, transactions ended after the reboot --------------------------------------
@@ -100,7 +85,7 @@ async def test_TC_032_2_CS(h: Harness) -> None:
                                "sent": "after boot" if stop.index > boot.index else "before"})
     await h.status(0, "Available", step="after boot: StatusNotification 0")
     after = await h.csms.receive("StatusNotification", step="after boot: StatusNotification 1",
-                                 where=_of_connector(1))
+                                 where=of_connector(1))
     check(after.payload.get("status") in NOT_CHARGING, "StatusNotification.req",
           f"connector 1 without a transaction ({', '.join(NOT_CHARGING)})", after.payload)
 

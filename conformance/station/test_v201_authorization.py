@@ -78,20 +78,6 @@ async def _post_authorize(h: Harness) -> None:
           "Accepted (or UnknownVariable: the station does not have it)", answer)
 
 
-async def _go_offline(h: Harness) -> None:
-    connection = h.csms.connection
-    check(connection is not None, "go offline", "a connected station", "not connected")
-    assert connection is not None
-    await h.act("network_down", step="the station goes offline")
-    await h.csms.disconnected(connection.number, h.connect_s, step="the station goes offline")
-
-
-async def _back_online(h: Harness) -> None:
-    before = len(h.csms.connections)
-    await h.act("network_up", step="the station comes back online")
-    await h.csms.new_connection(before, h.connect_s, step="the station reconnects")
-
-
 async def _present_and_plug(h: Harness, token: str) -> None:
     await h.act("present_token", step=f"present {token}", evse=1, token=token)
     await h.act("plug_in", step="plug in", evse=1)
@@ -122,9 +108,9 @@ async def _no_transaction_for(h: Harness, token: str, *, step: str) -> None:
 
 async def _offline_refused(h: Harness, token: str, status: str) -> None:
     await _prepared(h, [_entry(token, status)], offline=True)
-    await _go_offline(h)
+    await h.go_offline()
     await _present_and_plug(h, token)
-    await _back_online(h)
+    await h.back_online()
     await _no_transaction_for(h, token, step=f"{status} token presented offline")
 
 
@@ -136,9 +122,9 @@ async def test_TC_C_21_CS(h: Harness) -> None:
     offline true, carry the idToken and reach Charging."""
     token = h.sut.tokens.valid
     await _prepared(h, [_entry(token, "Accepted")], offline=True)
-    await _go_offline(h)
+    await h.go_offline()
     await _present_and_plug(h, token)
-    await _back_online(h)
+    await h.back_online()
     await _offline_accepted(h, token)
 
 
@@ -260,9 +246,9 @@ async def test_TC_C_25_CS(h: Harness) -> None:
     await h.csms.receive("Authorize", step="AuthorizeRequest (answered Blocked)",
                          where=lambda p: _token_of(p) == token)
     await _install(h, [_entry(token, "Accepted")], step="configuration: SendLocalList Full")
-    await _go_offline(h)
+    await h.go_offline()
     await _present_and_plug(h, token)
-    await _back_online(h)
+    await h.back_online()
     await _offline_accepted(h, token)
 
 
