@@ -71,6 +71,38 @@ async def _aligned_set_up(h: Harness) -> None:
                             step="set-up: AlignedDataCtrlr.Interval")
 
 
+async def _updated_events(h: Harness, tx: str, trigger: str, context: str,
+                          measurands: tuple[str, ...], *, interval_s: float) -> list[Received]:
+    """Two TransactionEvents Updated of ``tx`` with triggerReason ``trigger``, each with
+    ``context`` and the configured ``measurands``."""
+    events: list[Received] = []
+    for n in range(2):
+        event = await h.csms.receive(
+            "TransactionEvent", step=f"TransactionEventRequest {n + 1}",
+            where=lambda p: p.get("triggerReason") == trigger,
+            timeout_s=interval_s + h.wait_s,
+            expected=f"a TransactionEvent with triggerReason {trigger}")
+        check(event.payload.get("eventType") == "Updated" and
+              event.payload["transactionInfo"]["transactionId"] == tx,
+              f"TransactionEventRequest {n + 1}", f"eventType Updated for {tx}", event.payload)
+        _check_values(event.payload, context, measurands,
+                      step=f"TransactionEventRequest {n + 1}")
+        events.append(event)
+    return events
+
+
+async def _stopped_by_token(h: Harness, tx: str) -> dict[str, Any]:
+    """The driver stops ``tx`` with the token that started it: its TransactionEvent Ended."""
+    await h.act("present_token", step="StopAuthorized: present token", evse=1,
+                token=h.sut.tokens.valid)
+    ended = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Ended",
+                                 where=lambda p: p.get("eventType") == "Ended",
+                                 expected="TransactionEvent Ended")
+    check(ended.payload["transactionInfo"]["transactionId"] == tx,
+          "TransactionEventRequest Ended", f"transaction {tx}", ended.payload)
+    return ended.payload
+
+
 @pytest.mark.case("TC_J_01_CS")
 async def test_TC_J_01_CS(h: Harness) -> None:
     """Clock-aligned meter values, no transaction: (AlignedDataCtrlr.Measurands and Interval
@@ -99,19 +131,8 @@ async def test_TC_J_02_CS(h: Harness) -> None:
     await h.booted()
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
     await _aligned_set_up(h)
-    events: list[Received] = []
-    for n in range(2):
-        event = await h.csms.receive(
-            "TransactionEvent", step=f"TransactionEventRequest {n + 1}",
-            where=lambda p: p.get("triggerReason") == "MeterValueClock",
-            timeout_s=ALIGNED_INTERVAL_S + h.wait_s,
-            expected="a TransactionEvent with triggerReason MeterValueClock")
-        check(event.payload.get("eventType") == "Updated" and
-              event.payload["transactionInfo"]["transactionId"] == tx,
-              f"TransactionEventRequest {n + 1}", f"eventType Updated for {tx}", event.payload)
-        _check_values(event.payload, "Sample.Clock", ALIGNED_MEASURANDS,
-                      step=f"TransactionEventRequest {n + 1}")
-        events.append(event)
+    events = await _updated_events(h, tx, "MeterValueClock", "Sample.Clock",
+                                   ALIGNED_MEASURANDS, interval_s=ALIGNED_INTERVAL_S)
     stamps = [e.payload["meterValue"][0]["timestamp"] for e in events]
     _aligned(stamps, ALIGNED_INTERVAL_S, step="TransactionEventRequest timestamps")
 
@@ -147,19 +168,8 @@ async def test_TC_J_09_CS(h: Harness) -> None:
     await h.set_variable201("SampledDataCtrlr", "TxUpdatedInterval", str(interval),
                             step="set-up: TxUpdatedInterval")
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
-    events = []
-    for n in range(2):
-        event = await h.csms.receive(
-            "TransactionEvent", step=f"TransactionEventRequest {n + 1}",
-            where=lambda p: p.get("triggerReason") == "MeterValuePeriodic",
-            timeout_s=interval + h.wait_s,
-            expected="a TransactionEvent with triggerReason MeterValuePeriodic")
-        check(event.payload.get("eventType") == "Updated" and
-              event.payload["transactionInfo"]["transactionId"] == tx,
-              f"TransactionEventRequest {n + 1}", f"eventType Updated for {tx}", event.payload)
-        _check_values(event.payload, "Sample.Periodic", UPDATED_MEASURANDS,
-                      step=f"TransactionEventRequest {n + 1}")
-        events.append(event)
+    events = await _updated_events(h, tx, "MeterValuePeriodic", "Sample.Periodic",
+                                   UPDATED_MEASURANDS, interval_s=interval)
     gap = _at(events[1].payload["meterValue"][0]["timestamp"]) - \
         _at(events[0].payload["meterValue"][0]["timestamp"])
     check(abs(gap - interval) <= 0.25 * interval + TIMESTAMP_RESOLUTION_S,
@@ -176,14 +186,8 @@ async def test_TC_J_10_CS(h: Harness) -> None:
     await h.booted()
     await _measurands(h, "SampledDataCtrlr", "TxEndedMeasurands", ENDED_MEASURANDS)
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
-    await h.act("present_token", step="StopAuthorized: present token", evse=1,
-                token=h.sut.tokens.valid)
-    ended = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Ended",
-                                 where=lambda p: p.get("eventType") == "Ended",
-                                 expected="TransactionEvent Ended")
-    check(ended.payload["transactionInfo"]["transactionId"] == tx,
-          "TransactionEventRequest Ended", f"transaction {tx}", ended.payload)
-    _check_values(ended.payload, "Transaction.End", ENDED_MEASURANDS,
+    ended = await _stopped_by_token(h, tx)
+    _check_values(ended, "Transaction.End", ENDED_MEASURANDS,
                   step="TransactionEventRequest Ended")
 
 
@@ -205,18 +209,12 @@ async def test_TC_J_03_CS(h: Harness) -> None:
         await h.csms.receive("TransactionEvent", step=f"TransactionEvent periodic {n + 1}",
                              where=lambda p: p.get("triggerReason") == "MeterValuePeriodic",
                              timeout_s=ALIGNED_INTERVAL_S + h.wait_s)
-    await h.act("present_token", step="StopAuthorized: present token", evse=1,
-                token=h.sut.tokens.valid)
-    ended = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Ended",
-                                 where=lambda p: p.get("eventType") == "Ended",
-                                 expected="TransactionEvent Ended")
-    check(ended.payload["transactionInfo"]["transactionId"] == tx,
-          "TransactionEventRequest Ended", f"transaction {tx}", ended.payload)
-    clock = [mv for mv in ended.payload.get("meterValue", [])
+    ended = await _stopped_by_token(h, tx)
+    clock = [mv for mv in ended.get("meterValue", [])
              if any(sv.get("context") == "Sample.Clock" for sv in mv["sampledValue"])]
     check(len(clock) >= 2, "TransactionEventRequest Ended",
           "the clock-aligned samples of the transaction (context Sample.Clock)",
-          ended.payload.get("meterValue"))
+          ended.get("meterValue"))
     _check_values({"meterValue": clock}, "Sample.Clock", ALIGNED_MEASURANDS,
                   step="TransactionEventRequest Ended")
     _aligned([mv["timestamp"] for mv in clock], ALIGNED_INTERVAL_S,
