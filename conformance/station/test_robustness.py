@@ -145,32 +145,33 @@ async def raw_call(h: Harness, message_id: Any, action: str, payload: Any, *, st
     await h.csms.send_raw(json.dumps([2, message_id, action, payload]), step=step)
 
 
+async def unreadable_frame(h: Harness, strict: bool, frame: str, what: str, lenient: set[str],
+                           exact: set[str]) -> None:
+    """Booted; ``frame`` (a ``what``) is sent: it is answered as unreadable (see
+    ``unreadable_answered``) and the station still answers after it."""
+    number = await booted(h)
+    await h.csms.send_raw(frame, step=what)
+    await unreadable_answered(h, strict, lenient, exact, what)
+    await still_answers(h, number, f"after the {what}")
+
+
 @pytest.mark.robustness("ROB_01_CS", "Not JSON")
 async def test_ROB_01_CS(h: Harness, strict: bool) -> None:
-    number = await booted(h)
-    await h.csms.send_raw("this is not json", step="not-JSON frame")
-    await unreadable_answered(h, strict, codes(h, *FORMAT), codes(h, *STRICT_FORMAT),
-                              "not-JSON frame")
-    await still_answers(h, number, "after the not-JSON frame")
+    await unreadable_frame(h, strict, "this is not json", "not-JSON frame",
+                           codes(h, *FORMAT), codes(h, *STRICT_FORMAT))
 
 
 @pytest.mark.robustness("ROB_02_CS", "Truncated frame")
 async def test_ROB_02_CS(h: Harness, strict: bool) -> None:
-    number = await booted(h)
-    await h.csms.send_raw('[2,"rob-trunc","GetVariables",{', step="truncated frame")
-    await unreadable_answered(h, strict, codes(h, *FORMAT), codes(h, *STRICT_FORMAT),
-                              "truncated frame")
-    await still_answers(h, number, "after the truncated frame")
+    await unreadable_frame(h, strict, '[2,"rob-trunc","GetVariables",{', "truncated frame",
+                           codes(h, *FORMAT), codes(h, *STRICT_FORMAT))
 
 
 @pytest.mark.robustness("ROB_03_CS", "Top level not an array")
 async def test_ROB_03_CS(h: Harness, strict: bool) -> None:
-    number = await booted(h)
-    await h.csms.send_raw('{"messageTypeId": 2, "action": "ClearCache"}',
-                          step="object instead of an array")
-    await unreadable_answered(h, strict, codes(h, *FRAMEWORK) | codes(h, *FORMAT),
-                              codes(h, *STRICT_FRAMEWORK), "object instead of an array")
-    await still_answers(h, number, "after the object frame")
+    await unreadable_frame(h, strict, '{"messageTypeId": 2, "action": "ClearCache"}',
+                           "object instead of an array",
+                           codes(h, *FRAMEWORK) | codes(h, *FORMAT), codes(h, *STRICT_FRAMEWORK))
 
 
 @pytest.mark.robustness("ROB_04_CS", "Wrong number of elements")
