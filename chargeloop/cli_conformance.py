@@ -19,12 +19,22 @@ app = typer.Typer(help="OCTT-named conformance suites: CSMS or station under tes
                   no_args_is_help=True)
 
 
+# options both commands share
+Version = Annotated[str | None, typer.Option(
+    help="OCPP version: 1.6 or 2.0.1 (default: the SUT file's, else 2.0.1).")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Apply OCTT's stricter readings where they differ from the spec.")]
+RunsDir = Annotated[Path, typer.Option(help="Where the run folder goes.")]
+Junit = Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")]
+AllureDir = Annotated[Path | None, typer.Option(
+    help="Also write Allure results here (allure-pytest).")]
+
+
 @app.command("csms")
 def csms(
     url: Annotated[str | None, typer.Option(
         help="The CSMS's OCPP endpoint, ws:// or wss://; station ids are appended.")] = None,
-    version: Annotated[str | None, typer.Option(
-        help="OCPP version: 1.6 or 2.0.1 (default: the SUT file's, else 2.0.1).")] = None,
+    version: Version = None,
     profile: Annotated[list[str] | None, typer.Option(
         help="A certification profile the CSMS claims (repeatable; core always).")] = None,
     sut: Annotated[Path | None, typer.Option(
@@ -32,15 +42,12 @@ def csms(
         help="SUT file (YAML): profiles, features, stations, tokens, triggers, TLS.")] = None,
     reference: Annotated[bool, typer.Option(
         "--reference", help="Start the chargeloop reference CSMS and test it.")] = False,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Apply OCTT's stricter readings where they differ from the spec.")]
-    = False,
+    strict: Strict = False,
     case: Annotated[list[str] | None, typer.Option(
         help="Run only this case id (repeatable), e.g. TC_B_01_CSMS.")] = None,
-    runs_dir: Annotated[Path, typer.Option(help="Where the run folder goes.")] = Path("runs"),
-    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
-    allure_dir: Annotated[Path | None, typer.Option(
-        help="Also write Allure results here (allure-pytest).")] = None,
+    runs_dir: RunsDir = Path("runs"),
+    junit: Junit = None,
+    allure_dir: AllureDir = None,
 ) -> None:
     """Check a CSMS: chargeloop plays the charging stations, case by case by OCTT id.
     Exit code 0 only if no case failed."""
@@ -48,19 +55,9 @@ def csms(
     if not (url or sut or reference):
         raise typer.BadParameter("give the CSMS: --url, a --sut file with url, or --reference",
                                  param_hint="--url")
-    if version is not None and version not in ("1.6", "2.0.1"):
-        raise typer.BadParameter(f"{version!r}: use 1.6 or 2.0.1", param_hint="--version")
-    suite = Path(str(resources.files("conformance") / "csms"))
-    args = [str(suite), "-p", "no:cacheprovider", "-q", "--runs-dir", str(runs_dir),
-            "--rootdir", str(suite.parent), "-c", str(suite.parent / "pytest.ini")]
+    args = _suite_args("csms", runs_dir, version, profile, sut)
     if url:
         args += ["--csms-url", url]
-    if version:
-        args += ["--ocpp-version", version]
-    for name in profile or []:
-        args += ["--profile", name]
-    if sut:
-        args += ["--sut", str(sut)]
     if reference:
         args.append("--reference")
     _run_suite(args, strict=strict, case=case, junit=junit, allure_dir=allure_dir)
@@ -73,23 +70,19 @@ def station(
              "ws://HOST:PORT/ocpp/<station id>.")] = None,
     simulated: Annotated[bool, typer.Option(
         "--simulated", help="Start the simulator's station and test it.")] = False,
-    version: Annotated[str | None, typer.Option(
-        help="OCPP version: 1.6 or 2.0.1 (default: the SUT file's, else 2.0.1).")] = None,
+    version: Version = None,
     profile: Annotated[list[str] | None, typer.Option(
         help="A certification profile the station claims (repeatable; core always).")] = None,
     sut: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False,
         help="SUT file (YAML): features, station id and password, security profile, tokens, "
              "intervals, actions.")] = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Apply OCTT's stricter readings where they differ from the spec.")]
-    = False,
+    strict: Strict = False,
     case: Annotated[list[str] | None, typer.Option(
         help="Run only this case id (repeatable), e.g. TC_003_CS.")] = None,
-    runs_dir: Annotated[Path, typer.Option(help="Where the run folder goes.")] = Path("runs"),
-    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
-    allure_dir: Annotated[Path | None, typer.Option(
-        help="Also write Allure results here (allure-pytest).")] = None,
+    runs_dir: RunsDir = Path("runs"),
+    junit: Junit = None,
+    allure_dir: AllureDir = None,
 ) -> None:
     """Check a charging station: chargeloop plays the CSMS, case by case by OCTT id.
     Exit code 0 only if no case failed."""
@@ -104,22 +97,30 @@ def station(
             listen_address(listen)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--listen") from None
-    if version is not None and version not in ("1.6", "2.0.1"):
-        raise typer.BadParameter(f"{version!r}: use 1.6 or 2.0.1", param_hint="--version")
-    suite = Path(str(resources.files("conformance") / "station"))
-    args = [str(suite), "-p", "no:cacheprovider", "-q", "--runs-dir", str(runs_dir),
-            "--rootdir", str(suite.parent), "-c", str(suite.parent / "pytest.ini")]
+    args = _suite_args("station", runs_dir, version, profile, sut)
     if listen:
         args += ["--listen", listen]
     if simulated:
         args.append("--simulated")
+    _run_suite(args, strict=strict, case=case, junit=junit, allure_dir=allure_dir)
+
+
+def _suite_args(side: str, runs_dir: Path, version: str | None, profiles: list[str] | None,
+                sut: Path | None) -> list[str]:
+    """pytest's arguments for the suite of ``side`` (``conformance/<side>``) with the options
+    both commands share; a version other than 1.6 or 2.0.1 is refused."""
+    if version is not None and version not in ("1.6", "2.0.1"):
+        raise typer.BadParameter(f"{version!r}: use 1.6 or 2.0.1", param_hint="--version")
+    suite = Path(str(resources.files("conformance") / side))
+    args = [str(suite), "-p", "no:cacheprovider", "-q", "--runs-dir", str(runs_dir),
+            "--rootdir", str(suite.parent), "-c", str(suite.parent / "pytest.ini")]
     if version:
         args += ["--ocpp-version", version]
-    for name in profile or []:
+    for name in profiles or []:
         args += ["--profile", name]
     if sut:
         args += ["--sut", str(sut)]
-    _run_suite(args, strict=strict, case=case, junit=junit, allure_dir=allure_dir)
+    return args
 
 
 def _run_suite(args: list[str], *, strict: bool, case: list[str] | None, junit: Path | None,
