@@ -63,9 +63,92 @@ STATION_FEATURES: dict[str, str] = {
                        "a station claiming the LocalAuthList profile must answer it is not "
                        "supported (TC_042_1, TC_043_1)",
     "authorization_cache": "station: an authorization cache (ClearCache Accepted)",
+    # 2.0.1 authorization cache details (prerequisites of the C10 / C12 / C15 cases)
+    "authorization_cache_persistent": "station: 2.0.1 the authorization cache is kept in "
+                                      "non-volatile memory, over a reboot (TC_C_32)",
+    "auth_cache_lifetime": "station: 2.0.1 AuthCacheCtrlr.LifeTime is implemented (TC_C_46)",
+    "auth_cache_disable_post_authorize": "station: 2.0.1 AuthCacheCtrlr.DisablePostAuthorize "
+                                         "is implemented (TC_C_57)",
+    "max_energy_on_invalid_id": "station: 2.0.1 TxCtrlr.MaxEnergyOnInvalidId is implemented "
+                                "(TC_C_15, C_18)",
+    "offline_tx_unknown_id": "station: 2.0.1 AuthCtrlr.OfflineTxForUnknownIdEnabled, offline "
+                             "transactions for unknown idTokens (C15: TC_C_26)",
+    "master_pass": "station: 2.0.1 master pass, AuthCtrlr.MasterPassGroupId (C16: TC_C_45, "
+                   "C_47..C_49)",
+    "master_pass_ui": "station: a user interface where a master pass holder chooses the "
+                      "transactions to stop (C16.FR.01: TC_C_47, C_48; without it TC_C_49)",
+    "disable_remote_authorization": "station: 2.0.1 AuthCtrlr.DisableRemoteAuthorization "
+                                    "(TC_E_52)",
+    "aligned_send_during_idle": "station: AlignedDataCtrlr.SendDuringIdle, clock-aligned "
+                                "values only while idle (C-28: TC_J_06)",
+    "firmware_download_during_transaction": "station: downloads firmware while a transaction "
+                                            "runs (AQ-7: TC_L_14, L_15; without it TC_L_12, "
+                                            "L_13)",
+    "firmware_install_during_transaction": "station: installs firmware while a transaction "
+                                           "runs (C-43: TC_L_16; without it TC_L_12..L_15)",
+    "firmware_update_cancel": "station: a new UpdateFirmware cancels an ongoing update "
+                              "(AcceptedCanceled: TC_L_10; without it TC_L_11)",
+    "log_unavailable": "station: has no log information to upload (it is in that state for "
+                       "the run; GetLog Rejected: TC_N_34)",
+    "log_upload_cancel": "station: a new GetLog cancels an ongoing log upload "
+                         "(AcceptedCanceled, C-57: TC_N_36)",
     "reservation_connector_zero": "station: reservations of the whole station (connector 0)",
     "power_loss_stop_before_down": "station: on a power failure it ends running transactions "
                                    "(StopTransaction PowerLoss) before it goes down (1.6 TC_032_1)",
+    "single_charging_rate_unit": "station: its charging profiles take one chargingRateUnit "
+                                 "only, A or W (SmartChargingCtrlr.RateUnit; TC_K_12, TC_K_42)",
+    "reservation_unspecified_evse": "station: 2.0.1 reservations of an unspecified EVSE, "
+                                    "ReserveNow without evseId (ReservationCtrlr."
+                                    "NonEvseSpecific, R-2: TC_H_08..H_14, H_24; without it "
+                                    "TC_H_13)",
+    "reservation_connector_type": "station: 2.0.1 reservations of a connector type, ReserveNow "
+                                  "with connectorType (R-1: TC_H_15, TC_H_16)",
+    "reservation_enabled_variable": "station: 2.0.1 ReservationCtrlr.Enabled is implemented, "
+                                    "reservations can be switched off (R-3: TC_H_22)",
+    "summary_inventory": "station: 2.0.1 GetBaseReport SummaryInventory (C-56; without it "
+                         "TC_B_15)",
+    "cable_lock_before_authorization": "station: 2.0.1 a cable lock keeps the driver from "
+                                       "connecting the EV before authorization (AQ-2; such a "
+                                       "station skips the cable-first TC_F_01)",
+    "authorize_remote_start_true": "station: 2.0.1 AuthCtrlr.AuthorizeRemoteStart can be set "
+                                   "true, a remote start is authorized first (C-48.1: TC_F_02)",
+    "authorize_remote_start_false": "station: 2.0.1 AuthCtrlr.AuthorizeRemoteStart can be set "
+                                    "false, a remote start is not authorized (C-48.2: TC_F_03)",
+    "reset_evse": "station: 2.0.1 Reset of a single EVSE, Reset with evseId (C-13: TC_B_25.."
+                  "B_27; without it TC_B_28, B_29)",
+    "trigger_meter_values": "station: 2.0.1 TriggerMessage MeterValues (C-29.1: TC_F_11, F_12)",
+    "trigger_transaction_event": "station: 2.0.1 TriggerMessage TransactionEvent (C-29.2: "
+                                 "TC_F_13, F_14)",
+    "trigger_log_status": "station: 2.0.1 TriggerMessage LogStatusNotification (C-29.3: TC_F_15, "
+                          "F_16)",
+    "trigger_firmware_status": "station: 2.0.1 TriggerMessage FirmwareStatusNotification (C-29.4: "
+                               "TC_F_17..F_19)",
+    "trigger_status_notification": "station: 2.0.1 TriggerMessage StatusNotification for an "
+                                   "EVSE (C-29.5: TC_F_23, F_24)",
+    "trigger_boot_notification": "station: 2.0.1 TriggerMessage BootNotification (C-29.6: "
+                                 "TC_F_26)",
+    "trigger_sign_combined_certificate": "station: 2.0.1 TriggerMessage SignCombinedCertificate "
+                                         "is implemented (AQ-11; without it TC_F_27)",
+    # 2.0.1 TxCtrlr.TxStartPoint / TxStopPoint values the station supports (C-09.x, C-10.x:
+    # the "Start/Stop transaction options" cases TC_E_01..E_22, E_26, E_27, E_35, E_37)
+    "tx_start_parking_bay_occupancy": "station: 2.0.1 TxStartPoint ParkingBayOccupancy (a "
+                                      "parking bay sensor starts the transaction: TC_E_12)",
+    "tx_start_ev_connected": "station: 2.0.1 TxStartPoint EVConnected (TC_E_09)",
+    "tx_start_authorized": "station: 2.0.1 TxStartPoint Authorized (TC_E_10, E_13)",
+    "tx_start_data_signed": "station: 2.0.1 TxStartPoint DataSigned, signed meter data "
+                            "(TC_E_11)",
+    "tx_start_power_path_closed": "station: 2.0.1 TxStartPoint PowerPathClosed (TC_E_01)",
+    "tx_start_energy_transfer": "station: 2.0.1 TxStartPoint EnergyTransfer (TC_E_02)",
+    "tx_stop_parking_bay_occupancy": "station: 2.0.1 TxStopPoint ParkingBayOccupancy (a parking "
+                                     "bay sensor ends the transaction: TC_E_19)",
+    "tx_stop_ev_connected": "station: 2.0.1 TxStopPoint EVConnected (TC_E_14, E_20, E_54)",
+    "tx_stop_authorized": "station: 2.0.1 TxStopPoint Authorized (TC_E_15..E_17, E_21, E_26, "
+                          "E_27)",
+    "tx_stop_power_path_closed": "station: 2.0.1 TxStopPoint PowerPathClosed (TC_E_07, E_35, "
+                                 "E_37)",
+    "tx_stop_energy_transfer": "station: 2.0.1 TxStopPoint EnergyTransfer (TC_E_08, E_22)",
+    "iec61851_ev": "station: 2.0.1 charges an EV that uses IEC 61851-1 basic signalling (AQ-9: "
+                   "TC_E_20; without it TC_E_54)",
 }
 FEATURES.update({name: text for name, text in STATION_FEATURES.items() if name not in FEATURES})
 
@@ -80,6 +163,18 @@ STATION_ACTIONS: dict[str, str] = {
     "network_up": "restore the station's network connection",
     "lock_failure": "make the connector lock of EVSE {evse} fail",
     "fault": "make EVSE {evse} report a fault for a few seconds, then clear it",
+    "local_list_fails": "bring the station into a state in which it fails to store a local "
+                        "authorization list",
+    "reject_reservations": "configure the station to reject reservations",
+    "unplug_ev_side": "disconnect the cable of EVSE {evse} at the EV side (a detachable cable "
+                      "stays in the station's socket)",
+    "ev_suspends": "have the EV at EVSE {evse} suspend the energy transfer (SuspendedEV)",
+    "parking_bay_occupied": "park an EV in the parking bay of EVSE {evse}",
+    "parking_bay_vacated": "drive the EV out of the parking bay of EVSE {evse}",
+    "plug_in_not_ready": "plug into EVSE {evse} an EV that is not ready to take energy",
+    "master_pass_stop_all": "on the master pass screen, choose to stop all transactions",
+    "master_pass_stop_evse": "on the master pass screen, choose to stop the transaction on "
+                             "EVSE {evse} only",
 }
 
 DEFAULT_NAME = "CSMS under test"

@@ -17,7 +17,7 @@ from chargeloop.ocppj import OcppVersion
 from conformance.plugin import SuiteState, case_of, state_of
 from conformance.station.actions import make_actions
 from conformance.station.csms import TestCsms
-from conformance.station.harness import Harness
+from conformance.station.harness import CONNECT_LIMIT_S, Harness
 from conformance.station.listener import listen_address, tls_setup
 from conformance.station.simulated import SimulatedOptions, simulated_station
 from conformance.sut import Sut
@@ -63,10 +63,12 @@ async def harness(request: pytest.FixtureRequest, suite: SuiteState
                 password=first.password, ca_file=str(tls.ca_file) if tls.ca_file else None,
                 client_cert=str(tls.client_cert) if tls.client_cert else None,
                 fixed_cable=sut.claims("fixed_cable"), **_configured_16(sut),
+                **_configured_201(sut),
                 faults=config.getoption("--simulated-faults"))
             workdir = Path(folder) if folder is not None else None
             control_url = await asyncio.to_thread(
                 stack.enter_context, simulated_station(options, workdir))
+            await _first_boot(csms)
         actions = make_actions(sut.actions, control_url)
         made = Harness(sut, csms, actions)
         try:
@@ -74,6 +76,16 @@ async def harness(request: pytest.FixtureRequest, suite: SuiteState
         finally:
             await actions.close()
             await csms.close()
+
+
+async def _first_boot(csms: TestCsms) -> None:
+    """The simulated station connects and boots as soon as it starts. Let that happen before
+    the first case: an answer that case sets for the station it rebuilds (a Pending boot,
+    TC_002) must not go to this first one. If it does not come, the first case says so."""
+    with contextlib.suppress(CaseFailed):
+        await csms.new_connection(0, CONNECT_LIMIT_S, step="the simulated station connects")
+        await csms.receive("BootNotification", step="its first BootNotification",
+                           timeout_s=CONNECT_LIMIT_S)
 
 
 def _configured_16(sut: Sut) -> dict[str, bool]:
@@ -85,6 +97,30 @@ def _configured_16(sut: Sut) -> dict[str, bool]:
     return {"local_auth_list": sut.claims("local_auth_list"),
             "reserve_connector_zero": sut.claims("reservation_connector_zero"),
             "stop_before_power_loss": sut.claims("power_loss_stop_before_down")}
+
+
+def _configured_201(sut: Sut) -> dict[str, bool]:
+    """A simulated 2.0.1 station without reservations of an unspecified EVSE, without the
+    SummaryInventory base report or without Reset of a single EVSE where those features are
+    not claimed (TC_H_13, TC_B_15, TC_B_28, TC_B_29); with charging profiles in W only where
+    single_charging_rate_unit is (TC_K_12, TC_K_42); without Smart Charging where its profile
+    is not claimed (TC_K_38); refusing a second firmware update where it cannot cancel the
+    first (TC_L_11); without log information where log_unavailable is claimed (TC_N_34);
+    downloading firmware only once no transaction runs where
+    firmware_download_during_transaction is not claimed (TC_L_12, L_13)."""
+    if sut.version is not OcppVersion.V201:
+        return {}
+    return {"reserve_unspecified_evse": sut.claims("reservation_unspecified_evse"),
+            "summary_inventory": sut.claims("summary_inventory"),
+            "evse_reset": sut.claims("reset_evse"),
+            "single_rate_unit": sut.claims("single_charging_rate_unit"),
+            "smart_charging": "SC" in sut.profiles,
+            "firmware_update_cancel": sut.claims("firmware_update_cancel"),
+            "logs_available": not sut.claims("log_unavailable"),
+            "firmware_download_during_transaction":
+                sut.claims("firmware_download_during_transaction"),
+            "cable_lock": sut.claims("cable_lock_before_authorization"),
+            "master_pass_ui": sut.claims("master_pass_ui")}
 
 
 @pytest_asyncio.fixture(loop_scope="session")

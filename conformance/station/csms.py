@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from chargeloop.ocppj import OcppError, OcppSession, OcppVersion, TraceRecord
 from chargeloop.ocppj.actions import Role, may_send
@@ -67,7 +68,7 @@ class Answers:
         tokens = sut.tokens
         self.token_status = {tokens.valid: "Accepted", tokens.valid_2: "Accepted",
                              tokens.invalid: "Invalid", tokens.blocked: "Blocked",
-                             tokens.expired: "Expired"}
+                             tokens.expired: "Expired", tokens.master_pass: "Accepted"}
         self.transactions: dict[int, str] = {}  # 1.6 transaction id -> idTag
 
     def status_of(self, token: str | None) -> str:
@@ -80,11 +81,17 @@ class Answers:
             info["parentIdTag"] = self.sut.tokens.group_id
         return info
 
+    def group_of(self, token: str | None) -> str:
+        """The group of an Accepted token: the master pass is in the MasterPassGroupId."""
+        tokens = self.sut.tokens
+        return tokens.master_pass_group_id if token == tokens.master_pass else tokens.group_id
+
     def info201(self, token: dict[str, Any] | None) -> dict[str, Any]:
-        status = self.status_of((token or {}).get("idToken"))
+        id_token = (token or {}).get("idToken")
+        status = self.status_of(id_token)
         info: dict[str, Any] = {"status": status}
         if status == "Accepted":
-            info["groupIdToken"] = {"idToken": self.sut.tokens.group_id, "type": "Central"}
+            info["groupIdToken"] = {"idToken": self.group_of(id_token), "type": "Central"}
         return info
 
     def default(self, version: OcppVersion, action: str, payload: dict[str, Any]
@@ -146,7 +153,8 @@ class TestCsms:
         self.connections: list[_Connection] = []
         self.inbox: list[Received] = []
         self.frames: list[TraceRecord] = []  # this case's frames
-        self._next: dict[str, list[dict[str, Any] | OcppError]] = {}
+        # answers the case set (answer_next): per action, (which CALL, the answer)
+        self._next: dict[str, list[tuple[Where | None, dict[str, Any] | OcppError]]] = {}
         # answers held back (hold_next): per action, (which CALL, when to answer it)
         self._held: dict[str, list[tuple[Where | None, asyncio.Event]]] = {}
         self._arrived = asyncio.Condition()
@@ -168,6 +176,9 @@ class TestCsms:
         # compile every schema now: the first frame of each action must not arrive late because
         # the harness was busy compiling (TC_001 measures the station's retry interval)
         warm_up(self.version)
+        await self._serve(host, port, ssl_context)
+
+    async def _serve(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
         self._listen = (host, ssl_context)
         password_check = None
         if self.sut.security_profile in (1, 2):
@@ -177,6 +188,17 @@ class TestCsms:
             check_password=password_check, ssl_context=ssl_context,
             require_certificate_identity=self.sut.security_profile == 3,
             known_identity=self._admit, ping_interval=None)
+
+    async def relisten(self, ssl_context: ssl.SSLContext | None) -> None:
+        """Serve on the same address again, with ``ssl_context`` (None: ws://) and Basic auth
+        as before (1.6 TC_083: a station upgraded to security profile 2 keeps its address);
+        the old server's connections close."""
+        assert self.server is not None
+        port = urlsplit(self.server.url).port
+        assert port is not None
+        self.server.close()
+        await self.server.wait_closed()
+        await self._serve(self._listen[0], port, ssl_context)
 
     def refuse_next(self, attempts: int) -> None:
         """Refuse the station's next ``attempts`` connection attempts (HTTP 404), as a CSMS
@@ -273,9 +295,11 @@ class TestCsms:
 
     def _handler(self, connection: _Connection, action: str) -> Callable[[dict[str, Any]], Any]:
         async def handle(payload: dict[str, Any]) -> dict[str, Any]:
-            queued = self._next.get(action)
-            answer: dict[str, Any] | OcppError = queued.pop(0) if queued else \
-                self.answers.default(self.version, action, payload)
+            queued = self._next.get(action, [])
+            picked = next((n for n, (where, _) in enumerate(queued)
+                           if where is None or where(payload)), None)
+            answer: dict[str, Any] | OcppError = queued.pop(picked)[1] if picked is not None \
+                else self.answers.default(self.version, action, payload)
             received = Received(next(self._counter), connection.number, action, payload,
                                 time.monotonic(),
                                 None if isinstance(answer, OcppError) else answer)
@@ -337,9 +361,11 @@ class TestCsms:
                 return release
         return None
 
-    def answer_next(self, action: str, answer: dict[str, Any] | OcppError) -> None:
-        """Answer the station's next ``action`` with ``answer`` (queued: several in turn)."""
-        self._next.setdefault(action, []).append(answer)
+    def answer_next(self, action: str, answer: dict[str, Any] | OcppError,
+                    where: Where | None = None) -> None:
+        """Answer the station's next ``action`` (that matches ``where``) with ``answer``
+        (queued: several in turn)."""
+        self._next.setdefault(action, []).append((where, answer))
 
     async def new_connection(self, after: int, timeout_s: float, *, step: str) -> int:
         """Wait until the station opens a connection numbered ``after`` or later."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from chargeloop.ocppj import OcppVersion
 from conformance.station.actions import Actions
-from conformance.station.csms import Received, TestCsms, now_iso
+from conformance.station.csms import Received, TestCsms, Where, now_iso
 from conformance.sut import Sut
 from conformance.verdicts import CaseFailed
 
@@ -156,9 +156,11 @@ class Harness:
         ``tx_id201(...)``."""
         await self.act("plug_in", step=f"{step}: plug in", evse=evse)
         await self.act("present_token", step=f"{step}: present token", evse=evse, token=token)
+        # evse may be left out once the transaction has named it; with several EVSEs charging
+        # an event that names another EVSE is not this one's
         return await self.csms.receive(
             "TransactionEvent", step=f"{step}: TransactionEvent (Charging)",
-            where=lambda p: p.get("transactionInfo", {}).get("chargingState") == "Charging",
+            where=lambda p: is_charging(p) and p.get("evse", {}).get("id", evse) == evse,
             expected="a TransactionEvent with chargingState Charging")
 
     async def set_variable201(self, component: str, variable: str, value: str, *,
@@ -175,6 +177,149 @@ class Harness:
         results = answer.get("setVariableResult", [])
         check(len(results) == 1 and results[0].get("attributeStatus") == "Accepted", step,
               f"SetVariables {component}.{variable} = {value} Accepted", answer)
+
+    async def set_variable201_if_implemented(self, component: str, variable: str, value: str,
+                                             *, step: str) -> None:
+        """A 2.0.1 set-up step the case document makes "if implemented (AND ReadWrite)":
+        SetVariables ``component``.``variable`` = ``value``; a station without the variable
+        (UnknownComponent / UnknownVariable) passes, one that refuses it must hold ``value``
+        already (read back: a read-only variable set so)."""
+        setting = {"component": {"name": component}, "variable": {"name": variable}}
+        answer = await self.csms.call("SetVariables", {"setVariableData": [
+            {**setting, "attributeValue": value}]}, step=step)
+        status = (answer.get("setVariableResult") or [{}])[0].get("attributeStatus")
+        if status in ("Accepted", "UnknownComponent", "UnknownVariable"):
+            return
+        read = await self.csms.call("GetVariables", {"getVariableData": [setting]},
+                                    step=f"{step}: GetVariables")
+        got = (read.get("getVariableResult") or [{}])[0].get("attributeValue")
+        check(str(got).lower() == value.lower(), step,
+              f"{component}.{variable} = {value} (set, or read-only with that value)",
+              [answer, read])
+
+    async def set_variables201(self, *settings: tuple[str, str, str], step: str) -> None:
+        """A 2.0.1 set-up step: one SetVariables with every (component, variable, value),
+        each of which must be Accepted."""
+        answer = await self.csms.call("SetVariables", {"setVariableData": [
+            {"component": {"name": c}, "variable": {"name": v}, "attributeValue": value}
+            for c, v, value in settings]}, step=step)
+        statuses = [r.get("attributeStatus") for r in answer.get("setVariableResult", [])]
+        check(statuses == ["Accepted"] * len(settings), step,
+              f"{', '.join(f'{c}.{v} = {value}' for c, v, value in settings)} Accepted", answer)
+
+    async def set_if_implemented201(self, component: str, variable: str, value: str, *,
+                                    step: str) -> None:
+        """A 2.0.1 set-up step "(if implemented)": SetVariables ``component``.``variable`` =
+        ``value``, Accepted, or UnknownVariable / UnknownComponent where the station does not
+        have it."""
+        answer = await self.csms.call("SetVariables", {"setVariableData": [{
+            "component": {"name": component}, "variable": {"name": variable},
+            "attributeValue": value}]}, step=step)
+        statuses = [r.get("attributeStatus") for r in answer.get("setVariableResult", [])]
+        check(statuses in (["Accepted"], ["UnknownVariable"], ["UnknownComponent"]), step,
+              f"{component}.{variable} = {value} Accepted (or UnknownVariable / "
+              "UnknownComponent: the station does not have it)", answer)
+
+    @property
+    def stores_id_tokens(self) -> bool:
+        """Whether the station keeps idTokens (a local list, Local Auth List profile, or an
+        authorization cache): customer data (N09) and offline authorization (C-01)."""
+        return "LAL" in self.sut.profiles or self.sut.claims("authorization_cache")
+
+    async def id_tokens_stored(self, tokens: dict[str, str | None], *, step: str) -> None:
+        """2.0.1 set-up: the station holds ``tokens`` (idToken -> groupId): in its local list
+        (SendLocalList Full, Accepted) when it claims Local Auth List, else in its
+        authorization cache, from a session of each online (EV plugged in, token presented
+        and authorized, presented again, EV unplugged; the CSMS gives the groups); the
+        set-up's transaction messages are not the case's."""
+        if "LAL" in self.sut.profiles:
+            entries = []
+            for token, group in tokens.items():
+                info: dict[str, Any] = {"status": "Accepted"}
+                if group is not None:
+                    info["groupIdToken"] = {"idToken": group, "type": "Central"}
+                entries.append({"idToken": {"idToken": token, "type": "ISO14443"},
+                                "idTokenInfo": info})
+            answer = await self.csms.call("SendLocalList", {
+                "versionNumber": 1, "updateType": "Full", "localAuthorizationList": entries},
+                step=f"{step}: SendLocalListRequest")
+            check(answer.get("status") == "Accepted", f"{step}: SendLocalListResponse",
+                  "Accepted", answer)
+            return
+        for token in tokens:
+            await self.charging201(token, step=f"{step}: session of {token}")
+            await self.act("present_token", step=f"{step}: stop with {token}", evse=1,
+                           token=token)
+            await self.act("unplug", step=f"{step}: unplug", evse=1)
+            await self.csms.receive("TransactionEvent", step=f"{step}: TransactionEvent Ended",
+                                    where=lambda p: p.get("eventType") == "Ended",
+                                    expected="TransactionEvent Ended")
+        for record in self.csms.received("TransactionEvent"):
+            record.consumed = True
+
+    async def present_and_plug(self, token: str, *, evse: int = 1) -> None:
+        """2.0.1 "Authorized" before "EVConnectedPreSession": ``token`` presented, then the
+        EV plugged in."""
+        await self.act("present_token", step=f"present {token}", evse=evse, token=token)
+        await self.act("plug_in", step="plug in", evse=evse)
+
+    async def offline_transaction(self, token: str) -> Received:
+        """After the station is back online: the transaction it started offline for
+        ``token`` arrives with ``offline`` true, carries the idToken and reaches Charging
+        (also reported offline). The TransactionEvent that carries the idToken."""
+        with_token = await self.csms.receive(
+            "TransactionEvent", step="TransactionEventRequest (offline, idToken)",
+            where=lambda p: token_of(p) == token, timeout_s=self.connect_s,
+            expected=f"a TransactionEvent with idToken {token}")
+        check(with_token.payload.get("offline") is True, "TransactionEventRequest",
+              "offline true (it happened while offline)", with_token.payload)
+        charging = await self.csms.receive(
+            "TransactionEvent", step="TransactionEventRequest (charging)", where=is_charging,
+            expected="a TransactionEvent with chargingState Charging")
+        check(charging.payload.get("offline") is True, "TransactionEventRequest (charging)",
+              "offline true", charging.payload)
+        return with_token
+
+    async def no_transaction_for(self, token: str, *, step: str) -> None:
+        """Within the wait: no 2.0.1 TransactionEvent carries ``token`` and none reports
+        charging."""
+        await self.csms.nothing("TransactionEvent", step=step, within_s=self.wait_s,
+                                where=lambda p: token_of(p) == token or is_charging(p),
+                                expected=f"no transaction for {token} (no idToken, no "
+                                         "charging)")
+
+    async def authorize_request(self, token: str, *, step: str = "AuthorizeRequest"
+                                ) -> Received:
+        """The station's 2.0.1 AuthorizeRequest for ``token``."""
+        return await self.csms.receive("Authorize", step=step,
+                                       where=lambda p: token_of(p) == token,
+                                       expected=f"an AuthorizeRequest with idToken {token}")
+
+    async def charging_with(self, token: str) -> str:
+        """After ``token`` was presented: the 2.0.1 TransactionEvent that carries it, then one
+        with chargingState Charging ("EnergyTransferStarted"); the transaction id."""
+        await self.csms.receive("TransactionEvent", step="TransactionEventRequest (idToken)",
+                                where=lambda p: token_of(p) == token,
+                                expected=f"a TransactionEvent with idToken {token}")
+        charging = await self.csms.receive(
+            "TransactionEvent", step="EnergyTransferStarted", where=is_charging,
+            expected="a TransactionEvent with chargingState Charging")
+        return tx_id201(charging)
+
+
+def token_of(payload: dict[str, Any]) -> str | None:
+    """The idToken.idToken of a 2.0.1 message (Authorize, TransactionEvent), if any."""
+    return payload.get("idToken", {}).get("idToken")
+
+
+def is_charging(payload: dict[str, Any]) -> bool:
+    """A 2.0.1 TransactionEvent that reports chargingState Charging."""
+    return payload.get("transactionInfo", {}).get("chargingState") == "Charging"
+
+
+def of_transaction(tx: str, where: Where) -> Where:
+    """``where`` for the 2.0.1 TransactionEvents of transaction ``tx`` only."""
+    return lambda p: p.get("transactionInfo", {}).get("transactionId") == tx and where(p)
 
 
 # -- charging schedules (GetCompositeSchedule validations) ------------------------------------
@@ -216,5 +361,6 @@ def tx_id201(event: Received) -> str:
     return str(event.payload["transactionInfo"]["transactionId"])
 
 
-__all__ = ["CLOCK_DEVIATION_S", "STACK_SLACK_S", "Harness", "Received", "check", "now_iso",
-           "parse_utc", "periods_match", "started_earlier", "transaction_id", "tx_id201"]
+__all__ = ["CLOCK_DEVIATION_S", "STACK_SLACK_S", "Harness", "Received", "check", "is_charging",
+           "now_iso", "of_transaction", "parse_utc", "periods_match", "started_earlier", "token_of",
+           "transaction_id", "tx_id201"]

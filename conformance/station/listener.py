@@ -282,6 +282,8 @@ class FileServer:
         self.requests: list[tuple[str, str]] = []  # (method, path), in order
         self._server: asyncio.Server | None = None
         self._arrived = asyncio.Condition()
+        # requests below a path prefix answered only once its event is set (``hold``)
+        self._holds: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, 0)
@@ -301,6 +303,13 @@ class FileServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def hold(self, prefix: str) -> asyncio.Event:
+        """Answer requests below ``prefix`` only once the returned event is set (a transfer
+        that takes as long as a case needs: the station stays Downloading / Uploading);
+        closing the server sets it."""
+        release = self._holds[prefix] = asyncio.Event()
+        return release
+
     async def upload(self, prefix: str, timeout_s: float) -> Upload | None:
         """The first upload whose path starts with ``prefix``, waiting up to ``timeout_s``."""
         def found() -> Upload | None:
@@ -315,6 +324,8 @@ class FileServer:
         return found()
 
     async def close(self) -> None:
+        for release in self._holds.values():
+            release.set()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -343,6 +354,9 @@ class FileServer:
         body = await reader.readexactly(length) if length else b""
         path = target.split("?", 1)[0]
         self.requests.append((method, path))
+        for prefix, release in self._holds.items():
+            if path.startswith(prefix):
+                await release.wait()
         if method == "GET":
             content = self.files.get(path)
             return (200, content) if content is not None else (404, b"no such file")

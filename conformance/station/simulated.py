@@ -40,7 +40,7 @@ from chargeloop.ocppj import OcppVersion
 from simulator.backends import UrlBackend
 from simulator.station import ConnectorSpec, EvseSpec, Link, Recorder, SimStation, StationSpec
 from simulator.station.maintenance import FirmwareTimings, UploadTimings
-from simulator.station.settings import FEATURE_PROFILES_16
+from simulator.station.settings import FEATURE_PROFILES_16, REPORT_BASES
 from simulator.vehicles import VEHICLE_CATALOG, Vehicle
 
 log = logging.getLogger("chargeloop.conformance.simulated")
@@ -67,6 +67,27 @@ class SimulatedOptions:
     local_auth_list: bool = True
     reserve_connector_zero: bool = True
     stop_before_power_loss: bool = True  # else the transactions end after the reboot
+    # 2.0.1 likewise (features reservation_unspecified_evse, summary_inventory)
+    reserve_unspecified_evse: bool = True  # ReservationCtrlr.NonEvseSpecific
+    summary_inventory: bool = True  # GetBaseReport SummaryInventory, else NotSupported
+    evse_reset: bool = True  # Reset of a single EVSE (feature reset_evse), else Rejected
+    # charging profiles in W only (feature single_charging_rate_unit), else in A and W
+    single_rate_unit: bool = False
+    smart_charging: bool = True  # the Smart Charging profile claimed (else TC_K_38's station)
+    # a newer UpdateFirmware cancels a pending one (feature firmware_update_cancel), else
+    # Rejected (TC_L_11)
+    firmware_update_cancel: bool = True
+    # it has log information (else GetLog Rejected: feature log_unavailable, TC_N_34)
+    logs_available: bool = True
+    # it downloads firmware during a transaction (feature
+    # firmware_download_during_transaction), else only once none runs (TC_L_12, L_13)
+    firmware_download_during_transaction: bool = True
+    # a cable lock keeps the EV out until the driver is authorized (feature
+    # cable_lock_before_authorization: TC_C_05)
+    cable_lock: bool = False
+    # a master pass screen where its holder chooses what to stop (feature master_pass_ui:
+    # TC_C_47, C_48), else a master pass stops every transaction (TC_C_49)
+    master_pass_ui: bool = False
     faults: str | None = None  # "module:NAME" of a dict case id -> Fault
 
 
@@ -79,9 +100,11 @@ def station_spec(options: SimulatedOptions) -> StationSpec:
         password=options.password, start_jitter_s=0.0, reboot_s=0.5, boot_retry_s=10,
         retry_backoff_min_s=0.5, retry_backoff_random_s=0.0, retry_backoff_repeat=2,
         call_timeout_s=10.0, connection_timeout_s=60, transaction_id_prefix="SIM-",
+        evse_reset=options.evse_reset,
         # 1.6: reservations of the whole station (ReserveConnectorZeroSupported; the suite's
         # SUT file claims reservation_connector_zero for it)
-        settings={**(_settings_16(options) if options.version is OcppVersion.V16 else {}),
+        settings={**(_settings_16(options) if options.version is OcppVersion.V16
+                     else _settings_201(options)),
                   **_security_settings(options)})
 
 
@@ -91,6 +114,22 @@ def _settings_16(options: SimulatedOptions) -> dict[str, Any]:
     profiles = tuple(p for p in FEATURE_PROFILES_16
                      if options.local_auth_list or p != "LocalAuthListManagement")
     return {"reserve_any_evse": options.reserve_connector_zero, "features": profiles}
+
+
+def _settings_201(options: SimulatedOptions) -> dict[str, Any]:
+    """Reservations of an unspecified EVSE (NonEvseSpecific), the SummaryInventory base
+    report and Smart Charging, unless the station is built without them (TC_H_13, TC_B_15,
+    TC_K_38)."""
+    bases = tuple(b for b in REPORT_BASES
+                  if options.summary_inventory or b != "SummaryInventory")
+    features = tuple(f for f in FEATURE_PROFILES_16
+                     if options.smart_charging or f != "SmartCharging")
+    return {"reserve_any_evse": options.reserve_unspecified_evse, "report_bases": bases,
+            "rate_units": ("W",) if options.single_rate_unit else ("A", "W"),
+            "features": features,
+            # AuthCtrlr.MasterPassGroupId, not set until the CSMS sets it (TC_C_45, C_49), and
+            # AuthCtrlr.DisableRemoteAuthorization (TC_E_52)
+            "master_pass_group_id": "", "disable_remote_authorization": False}
 
 
 def _tls_context(options: SimulatedOptions) -> ssl.SSLContext:
@@ -145,11 +184,22 @@ class SimulatedSut:
         return await backend.connect(self.options.identity, self.options.version,
                                      password if security_profile in (1, 2) else None)
 
+    async def _open_factory(self, password: str | None) -> Any:
+        """The address the station was built with. A 1.6 station whose SecurityProfile the
+        CSMS raised to 2 or 3 connects to it over TLS: wss://, the same host and port
+        (TC_083)."""
+        url, options = self.options.url, self.options
+        profile = self.station.settings.security_profile
+        if options.version is OcppVersion.V16 and profile >= 2 and url.startswith("ws://"):
+            return await self._open_url("wss://" + url.removeprefix("ws://"), profile, password)
+        return await self.backend.connect(options.identity, options.version, password)
+
     def _build(self, case_id: str | None) -> SimStation:
         spec = station_spec(self.options)
-        link = Link.to(self.backend, spec.id, spec.version, self._open_url)
+        link = Link(self._open_factory, self._open_url)
         station = SimStation(spec, self.clock, link, self.recorder, self.rng.spawn(1)[0])
         _maintenance_and_certificates(station, self.options)
+        station.master_pass_ui = self.options.master_pass_ui
         fault = self.faults.get(case_id or "")
         if fault is not None:
             log.warning("faulty station for %s", case_id)
@@ -180,13 +230,52 @@ class SimulatedSut:
         self.clock.spawn(_start(self.station, self.clock))
         return {"identity": self.station.id}
 
+    def _cable_lock_lets_in(self, params: dict[str, Any]) -> None:
+        """A station with a cable lock before authorization: no EV before a driver is."""
+        if self.options.cable_lock and self.station.evse(_evse(params)).auth is None:
+            raise RuntimeError("the cable lock keeps the EV out until a driver is authorized")
+
     async def plug_in(self, params: dict[str, Any]) -> Any:
+        self._cable_lock_lets_in(params)
         car = Vehicle(VEHICLE_CATALOG[VEHICLE], soc=0.3, target_soc=1.0)
+        await self._sim(self.station.plug_in, _evse(params), car)
+        return {}
+
+    async def master_pass_stop_all(self, params: dict[str, Any]) -> Any:
+        """At the master pass screen: stop all transactions."""
+        return {"stopped": bool(await self._sim(self.station.master_pass_choose, None))}
+
+    async def master_pass_stop_evse(self, params: dict[str, Any]) -> Any:
+        """At the master pass screen: stop the transaction on EVSE ``evse`` only."""
+        return {"stopped": bool(await self._sim(self.station.master_pass_choose,
+                                                [_evse(params)]))}
+
+    async def plug_in_not_ready(self, params: dict[str, Any]) -> Any:
+        """An EV that is connected but not ready to take energy: it draws nothing (already at
+        its target), so the charging state is SuspendedEV (TC_E_38)."""
+        self._cable_lock_lets_in(params)
+        car = Vehicle(VEHICLE_CATALOG[VEHICLE], soc=0.3, target_soc=0.3)
         await self._sim(self.station.plug_in, _evse(params), car)
         return {}
 
     async def unplug(self, params: dict[str, Any]) -> Any:
         await self._sim(self.station.unplug, _evse(params))
+        return {}
+
+    async def unplug_ev_side(self, params: dict[str, Any]) -> Any:
+        await self._sim(self.station.unplug_ev_side, _evse(params))
+        return {}
+
+    async def ev_suspends(self, params: dict[str, Any]) -> Any:
+        await self._sim(self.station.ev_suspends, _evse(params))
+        return {}
+
+    async def parking_bay_occupied(self, params: dict[str, Any]) -> Any:
+        await self._sim(self.station.parking_bay, _evse(params), True)
+        return {}
+
+    async def parking_bay_vacated(self, params: dict[str, Any]) -> Any:
+        await self._sim(self.station.parking_bay, _evse(params), False)
         return {}
 
     async def present_token(self, params: dict[str, Any]) -> Any:
@@ -229,13 +318,28 @@ class SimulatedSut:
                                             float(params.get("seconds") or 5.0)))
         return {}
 
+    async def local_list_fails(self, params: dict[str, Any]) -> Any:
+        self.station.local_list.storage_failing = True
+        return {}
+
+    async def reject_reservations(self, params: dict[str, Any]) -> Any:
+        self.station.reservations.rejecting = True
+        return {}
+
 
 ACTIONS: dict[str, Callable[[SimulatedSut, dict[str, Any]], Any]] = {
     "fresh": SimulatedSut.fresh, "plug_in": SimulatedSut.plug_in,
     "unplug": SimulatedSut.unplug, "present_token": SimulatedSut.present_token,
     "power_cycle": SimulatedSut.power_cycle, "network_down": SimulatedSut.network_down,
     "network_up": SimulatedSut.network_up, "lock_failure": SimulatedSut.lock_failure,
-    "fault": SimulatedSut.fault,
+    "local_list_fails": SimulatedSut.local_list_fails,
+    "reject_reservations": SimulatedSut.reject_reservations,
+    "fault": SimulatedSut.fault, "plug_in_not_ready": SimulatedSut.plug_in_not_ready,
+    "master_pass_stop_all": SimulatedSut.master_pass_stop_all,
+    "master_pass_stop_evse": SimulatedSut.master_pass_stop_evse,
+    "unplug_ev_side": SimulatedSut.unplug_ev_side, "ev_suspends": SimulatedSut.ev_suspends,
+    "parking_bay_occupied": SimulatedSut.parking_bay_occupied,
+    "parking_bay_vacated": SimulatedSut.parking_bay_vacated,
 }
 
 
@@ -248,6 +352,9 @@ def _maintenance_and_certificates(station: SimStation, options: SimulatedOptions
     station.upload_timings = UploadTimings(prepare_s=0.1, failure_s=0.2, retry_interval_s=1.0)
     station.real_downloads = True
     station.signed_firmware_only = True
+    station.firmware_cancel = options.firmware_update_cancel
+    station.logs_available = options.logs_available
+    station.firmware_download_during_transaction = options.firmware_download_during_transaction
     if options.ca_file:
         use = "CentralSystemRootCertificate" if options.version is OcppVersion.V16 \
             else "CSMSRootCertificate"
@@ -352,8 +459,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-cert")
     parser.add_argument("--fixed-cable", action="store_true")
     parser.add_argument("--no-local-list", action="store_true")
+    parser.add_argument("--no-evse-reset", action="store_true")
     parser.add_argument("--no-reserve-connector-zero", action="store_true")
     parser.add_argument("--power-loss-stop-after-boot", action="store_true")
+    parser.add_argument("--no-reserve-unspecified-evse", action="store_true")
+    parser.add_argument("--no-summary-inventory", action="store_true")
+    parser.add_argument("--single-rate-unit", action="store_true")
+    parser.add_argument("--no-smart-charging", action="store_true")
+    parser.add_argument("--no-firmware-cancel", action="store_true")
+    parser.add_argument("--no-logs", action="store_true")
+    parser.add_argument("--no-firmware-download-during-transaction", action="store_true")
+    parser.add_argument("--cable-lock", action="store_true")
+    parser.add_argument("--master-pass-ui", action="store_true")
     parser.add_argument("--faults")
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args(argv)
@@ -362,9 +479,15 @@ def main(argv: list[str] | None = None) -> None:
         url=args.url, identity=args.identity, version=OcppVersion.parse(args.version),
         evses=args.evses, password=args.password, ca_file=args.ca_file,
         client_cert=args.client_cert, fixed_cable=args.fixed_cable,
-        local_auth_list=not args.no_local_list,
+        local_auth_list=not args.no_local_list, evse_reset=not args.no_evse_reset,
         reserve_connector_zero=not args.no_reserve_connector_zero,
-        stop_before_power_loss=not args.power_loss_stop_after_boot, faults=args.faults)
+        stop_before_power_loss=not args.power_loss_stop_after_boot,
+        reserve_unspecified_evse=not args.no_reserve_unspecified_evse,
+        summary_inventory=not args.no_summary_inventory,
+        single_rate_unit=args.single_rate_unit, smart_charging=not args.no_smart_charging,
+        firmware_update_cancel=not args.no_firmware_cancel, logs_available=not args.no_logs,
+        firmware_download_during_transaction=not args.no_firmware_download_during_transaction,
+        cable_lock=args.cable_lock, master_pass_ui=args.master_pass_ui, faults=args.faults)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(options, Path(args.port_file)))
 
@@ -397,9 +520,24 @@ def simulated_station(options: SimulatedOptions, workdir: Path | None = None
                 command.append(f"{flag}={value}")  # a value may begin with "-"
         if options.fixed_cable:
             command.append("--fixed-cable")
+        if options.single_rate_unit:
+            command.append("--single-rate-unit")
+        if options.cable_lock:
+            command.append("--cable-lock")
+        if options.master_pass_ui:
+            command.append("--master-pass-ui")
         for flag, wanted in (("--no-local-list", options.local_auth_list),
+                             ("--no-evse-reset", options.evse_reset),
                              ("--no-reserve-connector-zero", options.reserve_connector_zero),
-                             ("--power-loss-stop-after-boot", options.stop_before_power_loss)):
+                             ("--power-loss-stop-after-boot", options.stop_before_power_loss),
+                             ("--no-reserve-unspecified-evse",
+                              options.reserve_unspecified_evse),
+                             ("--no-summary-inventory", options.summary_inventory),
+                             ("--no-smart-charging", options.smart_charging),
+                             ("--no-firmware-cancel", options.firmware_update_cancel),
+                             ("--no-logs", options.logs_available),
+                             ("--no-firmware-download-during-transaction",
+                              options.firmware_download_during_transaction)):
             if not wanted:
                 command.append(flag)
         root = str(Path(__file__).resolve().parents[2])

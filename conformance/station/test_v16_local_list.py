@@ -114,3 +114,23 @@ async def _start_from_the_list(h: Harness) -> None:
     await h.status(1, "Charging", step="StatusNotification Charging")
     await h.csms.nothing("Authorize", step="no Authorize (the tag is in the local list)",
                          within_s=0.0, expected="no Authorize.req for a tag in the list")
+
+
+@pytest.mark.case("TC_043_3_CS")
+async def test_TC_043_3_CS(h: Harness) -> None:
+    """Send Local Authorization List - Failed: (LocalAuthListEnabled true) the tester brings
+    the station into a state in which it fails to store a local list (action
+    ``local_list_fails``); SendLocalList Full with listVersion 2 is answered Failed, and the
+    list version stays what it was (nothing was stored)."""
+    _supported(h)
+    await h.booted()
+    await h.configure("LocalAuthListEnabled", "true", step="LocalAuthListEnabled true")
+    before = await _list_version(h, step="GetLocalListVersion (before)")
+    await h.act("local_list_fails", step="the station cannot store a local list")
+    answer = await h.csms.call("SendLocalList", {
+        "listVersion": 2, "updateType": "Full",
+        "localAuthorizationList": [_entry(h.sut.tokens.valid)]}, step="SendLocalList (Full)")
+    check(answer.get("status") == "Failed", "SendLocalList.conf", "Failed", answer)
+    after = await _list_version(h, step="GetLocalListVersion (after)")
+    check(after == before, "GetLocalListVersion.conf",
+          f"listVersion {before} (the failed list was not stored)", after)

@@ -244,3 +244,17 @@ async def test_TC_050_3_CS(h: Harness) -> None:
             with contextlib.suppress(CaseFailed):
                 await h.csms.call_or_error("ChangeAvailability", {
                     "connectorId": 0, "type": "Operative"}, step="put back")
+
+
+@pytest.mark.case("TC_048_4_CS")
+async def test_TC_048_4_CS(h: Harness) -> None:
+    """Reservation of a Connector - Rejected: the station is configured to reject
+    reservations (action ``reject_reservations``); ReserveNow for the connector is answered
+    Rejected and the connector stays Available (no StatusNotification Reserved)."""
+    await h.booted()
+    await h.act("reject_reservations", step="the station is set to reject reservations")
+    status = await _reserve(h, step="ReserveNow")
+    check(status == "Rejected", "ReserveNow.conf", "Rejected", status)
+    await h.csms.nothing("StatusNotification", step="no StatusNotification Reserved",
+                         within_s=1.0, where=lambda p: p.get("status") == "Reserved",
+                         expected="the connector is not reserved")

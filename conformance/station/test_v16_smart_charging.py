@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, check, transaction_id
+from conformance.station.harness import (
+    Harness,
+    check,
+    parse_utc,
+    periods_match,
+    started_earlier,
+    transaction_id,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -162,19 +168,6 @@ async def test_TC_082_CS(h: Harness) -> None:
           f"a schedule limited to {LIMIT_A:g} A (the TxDefaultProfile)", limits)
 
 
-STACK_SLACK_S = 2.0  # startPeriod rounding and the time the harness's calls take
-
-
-CLOCK_DEVIATION_S = 5  # how far the station's clock may be off ours (OCTT: the configured
-# maximum time deviation); absolute profiles start this much in the past, so that they are in
-# force on a station whose clock is behind
-
-
-def _started_earlier() -> str:
-    at = datetime.now(UTC) - timedelta(seconds=CLOCK_DEVIATION_S)
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _absolute(profile_id: int, stack: int, duration: int, start: str,
               periods: list[tuple[int, float]]) -> dict[str, Any]:
     return {"chargingProfileId": profile_id, "stackLevel": stack,
@@ -193,7 +186,7 @@ async def test_TC_072_CS(h: Harness) -> None:
     GetCompositeSchedule (350 s) gives 7 A at 0, 9 A at 100 - x, 8 A at 150 - x and 10 A at
     200 - x, x the time from the profiles' start to the schedule's start."""
     await h.booted()
-    start = _started_earlier()
+    start = started_earlier()
     for profile in (_absolute(21, 0, 400, start, [(0, 6.0), (100, 8.0), (200, 10.0)]),
                     _absolute(22, 1, 150, start, [(0, 7.0), (100, 9.0)])):
         answer = await _set(h, 1, profile, step=f"SetChargingProfile stackLevel "
@@ -206,19 +199,11 @@ async def test_TC_072_CS(h: Harness) -> None:
     check(answer.get("status") == "Accepted", "GetCompositeSchedule.conf", "Accepted", answer)
     schedule = answer.get("chargingSchedule") or {}
     begun = schedule.get("startSchedule") or answer.get("scheduleStart") or start
-    x = (_utc(begun) - _utc(start)).total_seconds()
+    x = (parse_utc(begun) - parse_utc(start)).total_seconds()
     expected = [(0.0, 7.0), (100 - x, 9.0), (150 - x, 8.0), (200 - x, 10.0)]
-    check(_periods_match(schedule, expected), "GetCompositeSchedule.conf",
+    check(periods_match(schedule, expected), "GetCompositeSchedule.conf",
         "periods " + ", ".join(f"{limit:g} A at {at:.0f} s" for at, limit in expected),
         schedule.get("chargingSchedulePeriod"))
-
-
-def _periods_match(schedule: dict[str, Any], expected: list[tuple[float, float]]) -> bool:
-    periods = [(float(p["startPeriod"]), float(p["limit"]))
-               for p in schedule.get("chargingSchedulePeriod", [])]
-    return len(periods) == len(expected) and all(
-        limit == want_limit and abs(at - want_at) <= STACK_SLACK_S
-        for (at, limit), (want_at, want_limit) in zip(periods, expected, strict=True))
 
 
 @pytest.mark.case("TC_066_CS")
@@ -231,7 +216,7 @@ async def test_TC_066_CS(h: Harness) -> None:
     TxProfile, where it runs, else the TxDefaultProfile: 6 A at 0, 10 A at 50 - x, 8 A at
     150 - x (x the time from the profiles' start to the schedule's start)."""
     await h.booted()
-    start = _started_earlier()
+    start = started_earlier()
     maximum = {**_absolute(31, 0, 600, start, [(0, 10.0), (200, 16.0)]),
                "chargingProfilePurpose": "ChargePointMaxProfile"}
     default = _absolute(32, 0, 600, start, [(0, 16.0), (100, 8.0)])
@@ -253,12 +238,9 @@ async def test_TC_066_CS(h: Harness) -> None:
     check(answer.get("status") == "Accepted", "GetCompositeSchedule.conf", "Accepted", answer)
     schedule = answer.get("chargingSchedule") or {}
     begun = schedule.get("startSchedule") or answer.get("scheduleStart") or start
-    x = (_utc(begun) - _utc(start)).total_seconds()
+    x = (parse_utc(begun) - parse_utc(start)).total_seconds()
     expected = [(0.0, 6.0), (50 - x, 10.0), (150 - x, 8.0)]
-    check(_periods_match(schedule, expected), "GetCompositeSchedule.conf",
+    check(periods_match(schedule, expected), "GetCompositeSchedule.conf",
           "periods " + ", ".join(f"{limit:g} A at {at:.0f} s" for at, limit in expected),
           schedule.get("chargingSchedulePeriod"))
 
-
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

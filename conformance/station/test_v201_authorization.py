@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, check
+from conformance.station.harness import Harness, check, is_charging, token_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -27,24 +27,6 @@ LIST_VERSION = 1
 def _entry(token: str, status: str) -> dict[str, Any]:
     return {"idToken": {"idToken": token, "type": "ISO14443"},
             "idTokenInfo": {"status": status}}
-
-
-def _token_of(payload: dict[str, Any]) -> str | None:
-    return payload.get("idToken", {}).get("idToken")
-
-
-def _charging(payload: dict[str, Any]) -> bool:
-    return payload.get("transactionInfo", {}).get("chargingState") == "Charging"
-
-
-async def _set_true(h: Harness, *variables: tuple[str, str], step: str) -> None:
-    """Set-up: each component.variable true, Accepted."""
-    answer = await h.csms.call("SetVariables", {"setVariableData": [
-        {"component": {"name": c}, "variable": {"name": v}, "attributeValue": "true"}
-        for c, v in variables]}, step=step)
-    statuses = [r.get("attributeStatus") for r in answer.get("setVariableResult", [])]
-    check(statuses == ["Accepted"] * len(variables), step,
-          f"{', '.join(f'{c}.{v}' for c, v in variables)} true Accepted", answer)
 
 
 async def _install(h: Harness, entries: list[dict[str, Any]], *, step: str) -> None:
@@ -57,10 +39,10 @@ async def _install(h: Harness, entries: list[dict[str, Any]], *, step: str) -> N
 async def _prepared(h: Harness, entries: list[dict[str, Any]], *, offline: bool) -> None:
     """Booted; the list enabled, offline / pre-authorization on, the list installed."""
     await h.booted()
-    setting = ("AuthCtrlr", "LocalAuthorizeOffline") if offline else \
-        ("AuthCtrlr", "LocalPreAuthorize")
-    await _set_true(h, ("LocalAuthListCtrlr", "Enabled"), setting,
-                    step="configuration: SetVariables")
+    setting = ("AuthCtrlr", "LocalAuthorizeOffline", "true") if offline else \
+        ("AuthCtrlr", "LocalPreAuthorize", "true")
+    await h.set_variables201(("LocalAuthListCtrlr", "Enabled", "true"), setting,
+                             step="configuration: SetVariables")
     if not offline:
         await _post_authorize(h)
     await _install(h, entries, step="configuration: SendLocalList Full")
@@ -69,49 +51,17 @@ async def _prepared(h: Harness, entries: list[dict[str, Any]], *, offline: bool)
 async def _post_authorize(h: Harness) -> None:
     """LocalAuthListCtrlr.DisablePostAuthorize false where the station has it (the
     variable is optional; false is what the specification assumes without it)."""
-    step = "configuration: LocalAuthListCtrlr.DisablePostAuthorize false"
-    answer = await h.csms.call("SetVariables", {"setVariableData": [{
-        "component": {"name": "LocalAuthListCtrlr"},
-        "variable": {"name": "DisablePostAuthorize"}, "attributeValue": "false"}]}, step=step)
-    statuses = [r.get("attributeStatus") for r in answer.get("setVariableResult", [])]
-    check(statuses in (["Accepted"], ["UnknownVariable"]), step,
-          "Accepted (or UnknownVariable: the station does not have it)", answer)
-
-
-async def _present_and_plug(h: Harness, token: str) -> None:
-    await h.act("present_token", step=f"present {token}", evse=1, token=token)
-    await h.act("plug_in", step="plug in", evse=1)
-
-
-async def _offline_accepted(h: Harness, token: str) -> None:
-    """After the station is back: the transaction it started offline for ``token`` arrives
-    with ``offline`` true, carries the idToken and reaches Charging."""
-    with_token = await h.csms.receive(
-        "TransactionEvent", step="TransactionEventRequest (offline, idToken)",
-        where=lambda p: _token_of(p) == token, timeout_s=h.connect_s,
-        expected=f"a TransactionEvent with idToken {token}")
-    check(with_token.payload.get("offline") is True, "TransactionEventRequest",
-          "offline true (it happened while offline)", with_token.payload)
-    charging = await h.csms.receive(
-        "TransactionEvent", step="TransactionEventRequest (charging)", where=_charging,
-        expected="a TransactionEvent with chargingState Charging")
-    check(charging.payload.get("offline") is True, "TransactionEventRequest (charging)",
-          "offline true", charging.payload)
-
-
-async def _no_transaction_for(h: Harness, token: str, *, step: str) -> None:
-    """No TransactionEvent carries ``token`` and none reports charging."""
-    await h.csms.nothing("TransactionEvent", step=step, within_s=h.wait_s,
-                         where=lambda p: _token_of(p) == token or _charging(p),
-                         expected=f"no transaction for {token} (no idToken, no charging)")
+    await h.set_if_implemented201(
+        "LocalAuthListCtrlr", "DisablePostAuthorize", "false",
+        step="configuration: LocalAuthListCtrlr.DisablePostAuthorize false")
 
 
 async def _offline_refused(h: Harness, token: str, status: str) -> None:
     await _prepared(h, [_entry(token, status)], offline=True)
     await h.go_offline()
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     await h.back_online()
-    await _no_transaction_for(h, token, step=f"{status} token presented offline")
+    await h.no_transaction_for(token, step=f"{status} token presented offline")
 
 
 @pytest.mark.case("TC_C_21_CS")
@@ -123,9 +73,9 @@ async def test_TC_C_21_CS(h: Harness) -> None:
     token = h.sut.tokens.valid
     await _prepared(h, [_entry(token, "Accepted")], offline=True)
     await h.go_offline()
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     await h.back_online()
-    await _offline_accepted(h, token)
+    await h.offline_transaction(token)
 
 
 @pytest.mark.case("TC_C_22_CS")
@@ -157,12 +107,12 @@ async def test_TC_C_27_CS(h: Harness) -> None:
     sends no AuthorizeRequest; its transaction carries the idToken and reaches Charging."""
     token = h.sut.tokens.valid
     await _prepared(h, [_entry(token, "Accepted")], offline=False)
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     await h.csms.receive("TransactionEvent", step="TransactionEventRequest (idToken)",
-                         where=lambda p: _token_of(p) == token,
+                         where=lambda p: token_of(p) == token,
                          expected=f"a TransactionEvent with idToken {token}")
     await h.csms.receive("TransactionEvent", step="TransactionEventRequest (charging)",
-                         where=_charging, expected="a TransactionEvent with chargingState "
+                         where=is_charging, expected="a TransactionEvent with chargingState "
                                                    "Charging")
     sent = h.csms.received("Authorize")
     check(not sent, "no AuthorizeRequest", "no AuthorizeRequest (the list authorizes)",
@@ -173,15 +123,15 @@ async def _online_not_accepted(h: Harness, token: str, status: str) -> None:
     """The list holds ``token`` with ``status``; presented online it is asked of the CSMS,
     which answers ``status`` too: no transaction."""
     await _prepared(h, [_entry(token, status)], offline=False)
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     asked = await h.csms.receive("Authorize", step="AuthorizeRequest",
-                                 where=lambda p: _token_of(p) == token,
+                                 where=lambda p: token_of(p) == token,
                                  expected=f"an AuthorizeRequest for {token} (post "
                                           "authorization)")
     check(asked.answer is not None and
           asked.answer["idTokenInfo"]["status"] == status, "AuthorizeResponse (test system)",
           status, asked.answer)
-    await _no_transaction_for(h, token, step=f"{status} token presented")
+    await h.no_transaction_for(token, step=f"{status} token presented")
 
 
 @pytest.mark.case("TC_C_28_CS")
@@ -214,17 +164,17 @@ async def test_TC_C_31_CS(h: Harness) -> None:
     the idToken and reaches Charging."""
     token = h.sut.tokens.valid_2
     await _prepared(h, [_entry(token, "Invalid")], offline=False)
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     asked = await h.csms.receive("Authorize", step="AuthorizeRequest",
-                                 where=lambda p: _token_of(p) == token,
+                                 where=lambda p: token_of(p) == token,
                                  expected=f"an AuthorizeRequest for {token}")
     check(asked.answer is not None and asked.answer["idTokenInfo"]["status"] == "Accepted",
           "AuthorizeResponse (test system)", "Accepted", asked.answer)
     await h.csms.receive("TransactionEvent", step="TransactionEventRequest (idToken)",
-                         where=lambda p: _token_of(p) == token,
+                         where=lambda p: token_of(p) == token,
                          expected=f"a TransactionEvent with idToken {token}")
     await h.csms.receive("TransactionEvent", step="TransactionEventRequest (charging)",
-                         where=_charging, expected="a TransactionEvent with chargingState "
+                         where=is_charging, expected="a TransactionEvent with chargingState "
                                                    "Charging")
 
 
@@ -239,17 +189,19 @@ async def test_TC_C_25_CS(h: Harness) -> None:
     Blocked)."""
     token = h.sut.tokens.valid
     await h.booted()
-    await _set_true(h, ("LocalAuthListCtrlr", "Enabled"), ("AuthCacheCtrlr", "Enabled"),
-                    ("AuthCtrlr", "LocalAuthorizeOffline"), step="configuration: SetVariables")
+    await h.set_variables201(("LocalAuthListCtrlr", "Enabled", "true"),
+                             ("AuthCacheCtrlr", "Enabled", "true"),
+                             ("AuthCtrlr", "LocalAuthorizeOffline", "true"),
+                             step="configuration: SetVariables")
     h.csms.answer_next("Authorize", {"idTokenInfo": {"status": "Blocked"}})
     await h.act("present_token", step=f"present {token} online", evse=1, token=token)
     await h.csms.receive("Authorize", step="AuthorizeRequest (answered Blocked)",
-                         where=lambda p: _token_of(p) == token)
+                         where=lambda p: token_of(p) == token)
     await _install(h, [_entry(token, "Accepted")], step="configuration: SendLocalList Full")
     await h.go_offline()
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     await h.back_online()
-    await _offline_accepted(h, token)
+    await h.offline_transaction(token)
 
 
 def _grouped(token: str, status: str, group: str) -> dict[str, Any]:
@@ -260,12 +212,12 @@ def _grouped(token: str, status: str, group: str) -> dict[str, Any]:
 
 async def _charging_for(h: Harness, token: str) -> str:
     """The idToken presented and the EV plugged in: the transaction id once it charges."""
-    await _present_and_plug(h, token)
+    await h.present_and_plug(token)
     await h.csms.receive("TransactionEvent", step="TransactionEventRequest (idToken)",
-                         where=lambda p: _token_of(p) == token,
+                         where=lambda p: token_of(p) == token,
                          expected=f"a TransactionEvent with idToken {token}")
     charging = await h.csms.receive("TransactionEvent", step="TransactionEventRequest "
-                                    "(charging)", where=_charging,
+                                    "(charging)", where=is_charging,
                                     expected="a TransactionEvent with chargingState Charging")
     return str(charging.payload["transactionInfo"]["transactionId"])
 

@@ -220,3 +220,22 @@ async def test_TC_B_50_CS(h: Harness) -> None:
         await h.csms.receive("BootNotification", step="BootNotificationRequest at the new "
                              "CSMS", timeout_s=h.connect_s)
         await h.all_statuses("Available", step="after reset")
+
+
+INVALID_SLOT = 999  # no station has this many network profile slots
+
+
+@pytest.mark.case("TC_B_43_CS")
+async def test_TC_B_43_CS(h: Harness) -> None:
+    """Set new NetworkConnectionProfile - Rejected: the test system sends
+    SetNetworkProfileRequest with a configurationSlot outside NetworkConfigurationPriority's
+    slots (the connection data otherwise valid: the current address and security profile):
+    the station answers Rejected (B09.FR.02: invalid content)."""
+    await h.booted()
+    slots = await _configured_slots(h)
+    check(INVALID_SLOT not in slots, "GetVariablesResponse",
+          f"NetworkConfigurationPriority without slot {INVALID_SLOT}", slots)
+    answer = await _set_profile(h, INVALID_SLOT, h.csms.url, h.sut.security_profile,
+                                step="SetNetworkProfileRequest")
+    check(answer.get("status") == "Rejected", "SetNetworkProfileResponse", "Rejected", answer)
+

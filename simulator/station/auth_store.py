@@ -66,6 +66,8 @@ class AuthSettings(Protocol):
     def local_authorize_offline(self) -> bool: ...
     @property
     def allow_offline_tx_for_unknown_id(self) -> bool: ...
+    @property
+    def disable_remote_authorization(self) -> bool: ...
 
     def note_local_list_entries(self, count: int) -> None: ...
 
@@ -204,6 +206,7 @@ class LocalAuthList:
         self.settings = settings
         self.version_number = 0  # 0: no list
         self._entries: dict[TokenKey, AuthEntry] = {}
+        self.storage_failing = False  # a list cannot be stored (1.6 TC_043_3's prerequisite)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -229,6 +232,8 @@ class LocalAuthList:
                 self._status("Failed", "NotSupported", "no local authorization list")
         if not self.is_16 and not self.settings.local_list_enabled:
             return self._status("Failed", "NotEnabled", "the local list is not enabled")
+        if self.storage_failing:
+            return self._status("Failed", "InternalError", "the list could not be stored")
         version = request["listVersion"] if self.is_16 else request["versionNumber"]
         items = request.get("localAuthorizationList") or []
         if version < (0 if self.is_16 else 1):
@@ -312,7 +317,9 @@ def decide(token: Token, *, online: bool, settings: AuthSettings, local_list: Lo
     authorization is disabled (AuthCacheCtrlr / LocalAuthListCtrlr.DisablePostAuthorize);
     anything else is asked of the CSMS. Offline: a token known as Accepted starts when
     LocalAuthorizeOffline is set; one known with another status (Blocked, Expired ...) is
-    refused; any other token starts only when AllowOfflineTxForUnknownId is set.
+    refused; any other token starts only when AllowOfflineTxForUnknownId is set. With 2.0.1
+    DisableRemoteAuthorization the CSMS is never asked: online too, the list and the cache
+    decide and an unknown token is refused.
     """
     version = local_list.version
     if not settings.auth_enabled:
@@ -321,6 +328,13 @@ def decide(token: Token, *, online: bool, settings: AuthSettings, local_list: Lo
     if entry is None:
         entry, source = cache.lookup(token, now), "Cache"
     accepted = entry is not None and entry.status_at(now) == ACCEPTED
+    if online and settings.disable_remote_authorization:
+        # 2.0.1 AuthCtrlr.DisableRemoteAuthorization: no AuthorizeRequest at all, the list
+        # and the cache decide alone (an unknown token is refused)
+        if accepted:
+            return AuthResult(Decision.ACCEPT, entry.info_at(now), source)  # type: ignore[union-attr]
+        info = entry.info_at(now) if entry is not None else {"status": UNKNOWN[version]}
+        return AuthResult(Decision.REJECT, info, source if entry is not None else "Unknown")
     if online:
         if entry is not None and settings.local_pre_authorize:
             if accepted:

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 CHARGING, SUSPENDED_EV, SUSPENDED_EVSE = "Charging", "SuspendedEV", "SuspendedEVSE"
 # EvseState.extras key (1.6): the tag whose transaction left the cable locked in the socket
 CABLE_LOCKED_FOR = "cable_locked_for"
+# EvseState.extras keys (2.0.1): a detachable cable left in the socket after the EV side was
+# disconnected (the connector stays Occupied); the EV has suspended the energy transfer; the
+# parking bay detector sees an EV
+CABLE_IN_SOCKET, EV_SUSPENDED, BAY_OCCUPIED = "cable_in_socket", "ev_suspended", "bay_occupied"
 EV_CONNECTED, IDLE = "EVConnected", "Idle"
 
 MIN_STEP_S = 1.0  # never re-evaluate sooner than this (float residue near a breakpoint)
@@ -72,6 +76,9 @@ class Transaction:
     stop_token: str | None = None  # 1.6: another tag of the group that stopped it
     # 2.0.1 clock-aligned meterValues for the Ended event (AlignedDataCtrlr.TxEndedInterval)
     ended_values: list[dict[str, Any]] = field(default_factory=list)
+    # 2.0.1: the meter reading (Wh) beyond which no energy flows: the CSMS refused the token
+    # and StopTxOnInvalidId is false (MaxEnergyOnInvalidId more); None: no such limit
+    energy_cap_wh: float | None = None
 
     @property
     def id(self) -> str:
@@ -138,7 +145,7 @@ class EvseState:
     def vehicle_power_w(self, now: float) -> float:
         """What the vehicle accepts now (the DC ramp read at the middle of its next step)."""
         vehicle = self.vehicle
-        if vehicle is None:
+        if vehicle is None or self.extras.get(EV_SUSPENDED):
             return 0.0
         since = 0.0 if self.charge_since_s is None else now - self.charge_since_s
         if self.spec.kind == "DC":

@@ -183,6 +183,7 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
                     rng: np.random.Generator | None = None, reboot: Reboot | None = None,
                     now_utc: Callable[[], datetime] | None = None,
                     before_install: Callable[[], simpy.Event | None] | None = None,
+                    before_download: Callable[[], simpy.Event | None] | None = None,
                     timings: FirmwareTimings = FirmwareTimings(),
                     download: Download | None = None) -> Process:
     """The status sequence of one firmware update (a SimPy process generator).
@@ -190,7 +191,9 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
     ``now_utc`` (the station's clock, e.g. ``SimClock.utc``) places retrieveDate(Time) and
     installDateTime in simulation time; without it they are taken as now. ``before_install``
     may return an event to wait on before installing (transactions ending, connectors going
-    Unavailable). ``reboot`` returns an event that fires once the station is back.
+    Unavailable); ``before_download`` likewise before downloading (a station that does not
+    download during a transaction). ``reboot`` returns an event that fires once the station
+    is back.
     ``download(location)`` fetches an HTTP(S) image for real (an event with its bytes, failing
     on error).
     """
@@ -212,6 +215,10 @@ def firmware_update(env: simpy.Environment, request: Mapping[str, Any], *,
             if secure:
                 yield from _say(notify, "DownloadScheduled")
             yield env.timeout(wait)
+        if before_download is not None:
+            ready = before_download()
+            if ready is not None:
+                yield ready
         image: bytes | None = None
         for attempt in range(retries + 1):
             yield from _say(notify, "Downloading")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from chargeloop.ocppj import ErrorKind, OcppError
+from chargeloop.ocppj import ErrorKind, OcppError, OcppVersion
 from csms.domain.timeutil import parse_timestamp
 from simulator.station import maintenance
 from simulator.station.certificates import Certificates
@@ -177,6 +177,11 @@ class ProtocolBase:
         st = self.st
         running = st.firmware_process
         busy = running is not None and running.is_alive
+        if busy and not st.firmware_cancel:
+            return {"status": "Rejected", "statusInfo": {
+                "reasonCode": "UnableToCancel",
+                "additionalInfo": "an update is pending and cannot be canceled"}} \
+                if st.version is not OcppVersion.V16 else {"status": "Rejected"}
         answer = maintenance.update_firmware_response(request, version=st.version, busy=busy,
                                                       now=st.utc(),
                                                       signed_only=st.signed_firmware_only)
@@ -199,7 +204,16 @@ class ProtocolBase:
                 self.security_event("InvalidFirmwareSignature", location[:200])
             return sent
 
+        def before_install() -> simpy.Event | None:
+            """Installing waits for the transactions to end (L01.FR.06), without new
+            sessions meanwhile unless AllowNewSessionsPendingFirmwareUpdate (L01.FR.07)."""
+            idle = st.idle_event()
+            if idle is not None and not st.settings.allow_new_sessions_pending_firmware:
+                st.hold_sessions_for_firmware(True)
+            return idle
+
         def reboot() -> simpy.Event:
+            st.firmware_pending = False  # the boot reports every connector afresh
             name = location.rstrip("/").rsplit("/", 1)[-1] or "update"
             st.firmware_version = f"{st.spec.firmware_version}+{name}"[:50]  # what boots next
             return st.reboot_and_wait("Firmware", self.boot_reason_for_firmware())
@@ -214,9 +228,12 @@ class ProtocolBase:
             st.firmware_process = self.env.active_process
             result = yield from maintenance.firmware_update(
                 self.env, request, version=st.version, notify=notify, rng=st.rng,
-                reboot=reboot, now_utc=st.utc, before_install=st.idle_event,
+                reboot=reboot, now_utc=st.utc, before_install=before_install,
+                before_download=None if st.firmware_download_during_transaction
+                else before_install,
                 timings=st.firmware_timings,
                 download=download if st.real_downloads else None)
+            st.hold_sessions_for_firmware(False)  # failed or canceled: available again
             st.event("firmware_done", result)
 
         return answer, follow()
@@ -226,6 +243,8 @@ class ProtocolBase:
         """Answer GetDiagnostics / GetLog and upload after the answer (a real HTTP upload where
         the location is HTTP(S)); a newer request cancels one still running."""
         st = self.st
+        if maintenance.is_log_request(request) and not st.logs_available:
+            return {"status": "Rejected"}  # no log information (TC_N_34)
         running = st.log_process
         busy = running is not None and running.is_alive
         filename = maintenance.log_filename(request, station_id=st.id, now=st.utc())

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.station.evse import EvseState, Transaction
+from chargeloop.ocppj import ErrorKind, OcppError
+from simulator.station.evse import CABLE_IN_SOCKET, EvseState, Transaction
 from simulator.station.outbox import Kind, OutMessage
 from simulator.station.protocol import Gen, ProtocolBase
 from simulator.station.settings import notify_report_parts
@@ -19,9 +20,14 @@ REASONS = {"Local": "Local", "Remote": "Remote", "EVDisconnected": "EVDisconnect
            "SoftReset": "ImmediateReset", "ImmediateReset": "ImmediateReset",
            "UnlockCommand": "Other", "PowerLoss": "PowerLoss", "Reboot": "Reboot",
            "EmergencyStop": "EmergencyStop", "Timeout": "Timeout", "Other": "Other",
-           "GroundFailure": "GroundFault", "OverCurrentFailure": "OvercurrentFault"}
+           "GroundFailure": "GroundFault", "OverCurrentFailure": "OvercurrentFault",
+           "StoppedByEV": "StoppedByEV", "MasterPass": "MasterPass"}
 BOOT_REASONS = {"Immediate": "RemoteReset", "OnIdle": "RemoteReset", "Hard": "RemoteReset",
                 "Soft": "RemoteReset"}
+# firmware statuses of an update under way (the others end one)
+FIRMWARE_BUSY = frozenset({"Downloading", "Downloaded", "DownloadScheduled", "DownloadPaused",
+                           "SignatureVerified", "InstallScheduled", "Installing",
+                           "InstallRebooting"})
 NOT_MODELLED = {"reasonCode": "NotSupported",
                 "additionalInfo": "not modelled by the simulated station"}
 
@@ -41,9 +47,10 @@ class Protocol201(ProtocolBase):
     def connector_status(self, evse: EvseState) -> str:
         if evse.fault is not None:
             return "Faulted"
-        if evse.plugged:
+        if evse.plugged or evse.extras.get(CABLE_IN_SOCKET):
             return "Occupied"
-        if not evse.operative or not self.st.operative:
+        if not evse.operative or not self.st.operative or \
+                (self.st.firmware_pending and evse.tx is None):
             return "Unavailable"
         return "Available"
 
@@ -69,7 +76,21 @@ class Protocol201(ProtocolBase):
                     "component": {"name": "Connector", "evse": {
                         "id": evse.id, "connectorId": evse.connector_id}},
                     "variable": {"name": "AvailabilityState"}}]}, Kind.LIVE))
+        if evse.fault == "ConnectorLockFailure" and status == "Faulted":
+            messages.append(self._lock_problem(evse, stamp))
         return messages
+
+    def _lock_problem(self, evse: EvseState, stamp: str) -> OutMessage:
+        """G05.FR.02: the plug retention lock failed: NotifyEvent ConnectorPlugRetentionLock
+        Problem true (TC_G_20)."""
+        self._event_id += 1
+        return OutMessage("NotifyEvent", {
+            "generatedAt": stamp, "seqNo": 0, "eventData": [{
+                "eventId": self._event_id, "timestamp": stamp, "trigger": "Delta",
+                "actualValue": "true", "eventNotificationType": "HardWiredNotification",
+                "component": {"name": "ConnectorPlugRetentionLock", "evse": {
+                    "id": evse.id, "connectorId": evse.connector_id}},
+                "variable": {"name": "Problem"}}]}, Kind.LIVE)
 
     def station_status_messages(self, status: str) -> list[OutMessage]:
         return []
@@ -77,6 +98,12 @@ class Protocol201(ProtocolBase):
     def after_refresh(self, evse: EvseState, trigger: str | None) -> None:
         tx = evse.tx
         if tx is not None and tx.reported_state != evse.charging_state:
+            if evse.charging_state == "SuspendedEV" and tx.reported_state == "Charging" and \
+                    "EnergyTransfer" in self.st.settings.tx_stop_points:
+                # TxStopPoint EnergyTransfer: the EV stopping the energy transfer ends the
+                # transaction (E06.FR.07)
+                self.st.end_transaction(evse, "StoppedByEV", "ChargingStateChanged")
+                return
             self.tx_event(evse, tx, "ChargingStateChanged")
 
     def after_boot(self, everything: bool) -> None:
@@ -138,13 +165,12 @@ class Protocol201(ProtocolBase):
         st = self.st
         info: dict[str, Any] = {"transactionId": tx.local_id}
         state = evse.charging_state
-        if tx.reported_state != state or event_type != "Updated":
+        # a triggered event reports the state as it is (F06: chargingState with meterValue)
+        if tx.reported_state != state or event_type != "Updated" or trigger == "Trigger":
             info["chargingState"] = state
             tx.reported_state = state
         if reason is not None:
             info["stoppedReason"] = reason
-        if tx.remote_start_id is not None and trigger == "RemoteStart":
-            info["remoteStartId"] = tx.remote_start_id
         payload: dict[str, Any] = {"eventType": event_type, "timestamp": st.timestamp(),
                                    "triggerReason": trigger, "seqNo": tx.next_seq(),
                                    "transactionInfo": info}
@@ -152,6 +178,17 @@ class Protocol201(ProtocolBase):
         if with_token and evse.auth is not None:
             payload["idToken"] = self.token(evse.auth.id_token, evse.auth.token_type)
             tx.authorized_seen = True
+            # F02.FR.01: the remoteStartId goes in the event that first carries the remote
+            # start's token, whether the remote start or (a remote start first, TxStartPoint
+            # not Authorized) the cable started the transaction
+            if evse.auth.remote_start_id is not None:
+                info["remoteStartId"] = evse.auth.remote_start_id
+        if trigger == "StopAuthorized" and tx.stop_token is not None and \
+                "idToken" not in payload:
+            # the idToken that ended the authorization, another of the group or a master pass
+            # (TransactionEventRequest.idToken: required when the driver ends it; TC_E_45)
+            kind = evse.auth.token_type if evse.auth is not None else "ISO14443"
+            payload["idToken"] = self.token(tx.stop_token, kind)
         if tx.reservation_id is not None and not tx.reservation_reported:
             payload["reservationId"] = tx.reservation_id  # the event that used it
             tx.reservation_reported = True
@@ -169,9 +206,8 @@ class Protocol201(ProtocolBase):
             st.authorizer.remember("TransactionEvent", payload, answer, st.utc())
             info = answer.get("idTokenInfo")
             if info is not None and info["status"] != "Accepted" and evse.tx is tx and \
-                    evse.auth is not None and st.settings.stop_tx_on_invalid_id:
-                st.event("transaction_deauthorized", f"evse {evse.id}: {info['status']}")
-                st.deauthorize(evse, "DeAuthorized", "Deauthorized")
+                    evse.auth is not None:
+                st.id_not_accepted(evse, tx, info["status"])
 
         message = OutMessage("TransactionEvent", payload, Kind.TRANSACTION,
                              essential=essential, prepare=prepare, on_answer=answered)
@@ -186,11 +222,33 @@ class Protocol201(ProtocolBase):
         return [{"timestamp": self.st.timestamp(), "sampledValue": values}] if values else []
 
     def tx_started(self, evse: EvseState, tx: Transaction, trigger: str) -> None:
-        meter = self._meter_value(evse, tx, "Transaction.Begin",
-                                  self.st.settings.tx_started_measurands)
-        evse.charging_state = "EVConnected" if evse.plugged else "Idle"
+        measurands = self.st.settings.tx_started_measurands
+        if self.starts_on_signed_data():
+            # the transaction starts on the meter's signed reading (E01.FR.04): the register,
+            # signed, is in the Started event
+            trigger = "SignedDataReceived"
+            measurands = tuple(dict.fromkeys((*measurands, "Energy.Active.Import.Register")))
+        meter = self._meter_value(evse, tx, "Transaction.Begin", measurands)
+        if self._starts_on_energy_transfer():
+            # the transaction starts as the energy starts to flow (E01.FR.06)
+            self.st.evaluate(evse)
+            trigger = "ChargingStateChanged"
+        else:
+            evse.charging_state = "EVConnected" if evse.plugged else "Idle"
         self._event(evse, tx, "Started", trigger, meter_value=meter,
                     with_token=evse.auth is not None, essential=True)
+
+    def starts_on_signed_data(self) -> bool:
+        """TxStartPoint DataSigned starts the transaction (no earlier point in it)."""
+        points = set(self.st.settings.tx_start_points)
+        return "DataSigned" in points and not points & {
+            "ParkingBayOccupancy", "EVConnected", "Authorized"}
+
+    def _starts_on_energy_transfer(self) -> bool:
+        """TxStartPoint is EnergyTransfer alone (no earlier point starts the transaction)."""
+        points = set(self.st.settings.tx_start_points)
+        return "EnergyTransfer" in points and not points & {
+            "ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "DataSigned"}
 
     def tx_event(self, evse: EvseState, tx: Transaction, trigger: str) -> None:
         self.st.evaluate(evse)
@@ -290,7 +348,8 @@ class Protocol201(ProtocolBase):
         rejected = {"status": "Rejected"}
         if evse is None or not self.startable(evse):
             return rejected
-        profile = p.get("chargingProfile")
+        # F01.FR.12: a station without Smart Charging ignores the profile
+        profile = p.get("chargingProfile") if self.smart_charging else None
         if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
             return {"status": "Rejected", "statusInfo": _info(
                 "InvalidProfile", "a profile with a remote start must be a TxProfile")}
@@ -318,6 +377,9 @@ class Protocol201(ProtocolBase):
         kind = p["type"]
         evse_id = p.get("evseId")
         if evse_id:
+            if not st.spec.evse_reset:  # B11.FR.09 / B12.FR.09
+                return {"status": "Rejected", "statusInfo": _info(
+                    "NotSupported", "a single EVSE cannot be reset")}
             evse = self.evse_or_none(evse_id)
             if evse is None:
                 return {"status": "Rejected", "statusInfo": _info("UnknownEvse",
@@ -405,8 +467,9 @@ class Protocol201(ProtocolBase):
                                                                   "no transaction running")}
             follow = self.later(self._send_transaction_events, running)
         elif requested == "FirmwareStatusNotification":
+            # F06.FR.16 / L01.FR.25: Idle unless an update is under way (its last status)
             payload: dict[str, Any] = {"status": st.firmware_status
-                                       if st.firmware_status != "Installed" else "Idle"}
+                                       if st.firmware_status in FIRMWARE_BUSY else "Idle"}
             if st.firmware_request_id is not None and payload["status"] != "Idle":
                 payload["requestId"] = st.firmware_request_id
             follow = self.later(st.enqueue, OutMessage("FirmwareStatusNotification", payload,
@@ -457,7 +520,18 @@ class Protocol201(ProtocolBase):
             return answer, self.later(st.refresh_all)
         return answer
 
+    @property
+    def smart_charging(self) -> bool:
+        """Whether the station implements Smart Charging (without it the smart charging
+        messages are not supported and a remote start's profile is ignored)."""
+        return "SmartCharging" in self.st.settings.seed.features
+
+    def _smart_charging_needed(self, action: str) -> None:
+        if not self.smart_charging:
+            raise OcppError(ErrorKind.NOT_SUPPORTED, f"{action}: no Smart Charging here")
+
     def set_charging_profile(self, p: dict[str, Any]) -> Any:
+        self._smart_charging_needed("SetChargingProfile")
         st = self.st
         evse_id = p["evseId"]
         evse = self.evse_or_none(evse_id)
@@ -469,6 +543,7 @@ class Protocol201(ProtocolBase):
         return answer
 
     def clear_charging_profile(self, p: dict[str, Any]) -> Any:
+        self._smart_charging_needed("ClearChargingProfile")
         st = self.st
         answer = st.profiles.clear(p)
         if answer["status"] == "Accepted":
@@ -477,6 +552,7 @@ class Protocol201(ProtocolBase):
         return answer
 
     def get_charging_profiles(self, p: dict[str, Any]) -> Any:
+        self._smart_charging_needed("GetChargingProfiles")
         reports = self.st.profiles.report(p)
         if not reports:
             return {"status": "NoProfiles"}
@@ -487,6 +563,7 @@ class Protocol201(ProtocolBase):
             self.st.enqueue(OutMessage("ReportChargingProfiles", report, Kind.LIVE))
 
     def composite_schedule(self, p: dict[str, Any]) -> Any:
+        self._smart_charging_needed("GetCompositeSchedule")
         st = self.st
         evse = self.evse_or_none(p["evseId"])
         tx = evse.tx if evse is not None else None
@@ -543,19 +620,39 @@ class Protocol201(ProtocolBase):
         return {"status": "Accepted"}
 
     def customer_information(self, p: dict[str, Any]) -> Any:
+        """N09 / N10: a request naming no customer (idToken, customerCertificate or
+        customerIdentifier) is Invalid (TC_N_29); the report says what the station holds
+        about the customer (its local list and cache entries for an idToken), read before a
+        clear empties the cache."""
         st = self.st
         token = p.get("idToken")
+        if not any(key in p for key in ("idToken", "customerCertificate",
+                                        "customerIdentifier")):
+            return {"status": "Invalid", "statusInfo": _info(
+                "InvalidValue", "no idToken, customerCertificate or customerIdentifier")}
+        data = self._customer_data(p)
         if p["clear"] and token is not None:
             st.auth_cache.clear()
         if not p["report"]:
             return {"status": "Accepted"}
-        data = "no customer data held" if token is None else \
-            f"token {token['idToken']}: no stored data"
         return {"status": "Accepted"}, self.later(st.enqueue, OutMessage(
             "NotifyCustomerInformation", {"data": data[:512], "seqNo": 0,
                                           "generatedAt": st.timestamp(),
                                           "requestId": p["requestId"], "tbc": False},
             Kind.LIVE))
+
+    def _customer_data(self, p: dict[str, Any]) -> str:
+        """What the station holds about the customer of a CustomerInformation request."""
+        st = self.st
+        token = p.get("idToken")
+        if token is None:
+            who = p.get("customerIdentifier") or "the certificate's customer"
+            return f"customer {who}: no stored data"
+        held = [f"{where} entry {entry.status}" for where, entry in (
+            ("local list", st.local_list.lookup(token)),
+            ("authorization cache", st.auth_cache.lookup(token, st.utc())))
+            if entry is not None]
+        return f"token {token['idToken']}: " + ("; ".join(held) or "no stored data")
 
     def set_variable_monitoring(self, p: dict[str, Any]) -> Any:
         return {"setMonitoringResult": [{

@@ -109,6 +109,9 @@ class Reservations:
         self.version = _version(version)
         self.settings: ReservationSettings = settings or DefaultReservationSettings()
         self._by_id: dict[int, Reservation] = {}
+        # the operator has set the station to reject reservations (1.6 has no setting for it;
+        # TC_048_4's prerequisite)
+        self.rejecting = False
 
     @property
     def is_16(self) -> bool:
@@ -148,7 +151,7 @@ class Reservations:
                 now: datetime | None = None) -> dict[str, Any]:
         """ReserveNow request in, response out; ``evse_states`` maps every EVSE (1.6:
         connector) id to its status (or :class:`EvseAvailability` with connector types)."""
-        if not self.settings.reservation_enabled:
+        if not self.settings.reservation_enabled or self.rejecting:
             return self._answer("Rejected", "NotEnabled", "reservations are disabled")
         wanted = self._parse(request)
         if self.is_16 and request["connectorId"] < 0:
@@ -235,7 +238,8 @@ class Reservations:
     def reserved_evses(self, evse_states: Mapping[int, str | EvseAvailability]
                        ) -> dict[int, Reservation | None]:
         """The EVSEs that must show Reserved: those reserved by id, and, once reservations of
-        any EVSE take up every free EVSE, all free ones (value None)."""
+        any EVSE take up every free EVSE, all free ones (value None); likewise the free EVSEs
+        with a connector type once reservations of that type take them all up (TC_H_15/16)."""
         states = {e: _availability(s) for e, s in evse_states.items()}
         reserved: dict[int, Reservation | None] = {
             r.evse_id: r for r in self._by_id.values()
@@ -245,6 +249,10 @@ class Reservations:
         free = self._free(states, list(self._by_id.values()))
         if unspecified and len(free) <= len(unspecified):
             reserved.update(dict.fromkeys(free))
+        for kind in {r.connector_type for r in unspecified if r.connector_type}:
+            of_kind = [e for e in free if kind in states[e].connector_types]
+            if len(of_kind) <= len([r for r in unspecified if r.connector_type == kind]):
+                reserved.update(dict.fromkeys(of_kind))
         return reserved
 
     def find(self, evse_id: int, token: str, group_id: str | None = None

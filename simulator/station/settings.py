@@ -91,6 +91,8 @@ class SettingsSeed:
     local_pre_authorize: bool = False
     local_authorize_offline: bool = True
     allow_offline_tx_for_unknown_id: bool = False
+    # 2.0.1 AuthCtrlr.DisableRemoteAuthorization (None: the station does not have it)
+    disable_remote_authorization: bool | None = None
     disable_post_authorize: bool = False
     master_pass_group_id: str | None = None
     cache_enabled: bool = True
@@ -175,11 +177,14 @@ PROPERTY_KINDS: dict[str, str] = {
     "tx_ended_interval_s": "int", "aligned_measurands": "list",
     "aligned_tx_ended_measurands": "list", "aligned_tx_ended_interval_s": "int",
     "aligned_send_during_idle": "bool", "tx_start_points": "list", "tx_stop_points": "list",
+    "sampled_sign_readings": "bool", "aligned_sign_readings": "bool",
+    "allow_new_sessions_pending_firmware": "bool",
     "ev_connection_timeout_s": "int", "stop_tx_on_ev_side_disconnect": "bool",
     "stop_tx_on_invalid_id": "bool", "max_energy_on_invalid_id_wh": "optint",
     "tx_before_accepted_enabled": "bool", "unlock_on_ev_side_disconnect": "bool",
     "auth_enabled": "bool", "authorize_remote_start": "bool", "local_pre_authorize": "bool",
     "local_authorize_offline": "bool", "allow_offline_tx_for_unknown_id": "bool",
+    "disable_remote_authorization": "bool",
     "master_pass_group_id": "optstr", "cache_enabled": "bool", "cache_lifetime_s": "optint",
     "cache_max_entries": "int", "cache_disable_post_authorize": "bool",
     "local_list_supported": "bool", "local_list_enabled": "bool",
@@ -201,12 +206,16 @@ def _seed_value(seed: SettingsSeed, prop: str) -> Any:
     derived: dict[str, Any] = {
         "cache_disable_post_authorize": seed.disable_post_authorize,
         "local_list_disable_post_authorize": seed.disable_post_authorize,
+        "disable_remote_authorization": bool(seed.disable_remote_authorization),
         "local_list_supported": "LocalAuthListManagement" in seed.features,
         "smart_charging_enabled": "SmartCharging" in seed.features,
         "reservation_enabled": seed.reservation_enabled and "Reservation" in seed.features,
         "tx_ended_interval_s": 0,
         "aligned_tx_ended_interval_s": seed.aligned_interval_s,
-        "aligned_send_during_idle": True,
+        "aligned_send_during_idle": False,  # 1.6: clock-aligned values during transactions
+        "sampled_sign_readings": False,  # 1.6: signed only by a signing meter (spec)
+        "aligned_sign_readings": False,
+        "allow_new_sessions_pending_firmware": True,  # 1.6: no such rule
         "max_energy_on_invalid_id_wh": None,
     }
     if prop in derived:
@@ -228,6 +237,10 @@ class StationSettings:
     aligned_tx_ended_measurands = _Setting[tuple[str, ...]]()
     aligned_tx_ended_interval_s = _Setting[int]()
     aligned_send_during_idle = _Setting[bool]()
+    sampled_sign_readings = _Setting[bool]()  # 2.0.1 SampledDataCtrlr.SignReadings
+    aligned_sign_readings = _Setting[bool]()  # 2.0.1 AlignedDataCtrlr.SignReadings
+    # 2.0.1 ChargingStation.AllowNewSessionsPendingFirmwareUpdate (L01.FR.07)
+    allow_new_sessions_pending_firmware = _Setting[bool]()
     tx_start_points = _Setting[tuple[str, ...]]()  # 2.0.1 TxStartPoint (1.6: from the seed)
     tx_stop_points = _Setting[tuple[str, ...]]()
     ev_connection_timeout_s = _Setting[int]()
@@ -240,6 +253,7 @@ class StationSettings:
     authorize_remote_start = _Setting[bool]()
     local_pre_authorize = _Setting[bool]()
     local_authorize_offline = _Setting[bool]()
+    disable_remote_authorization = _Setting[bool]()
     allow_offline_tx_for_unknown_id = _Setting[bool]()
     master_pass_group_id = _Setting[str | None]()
     cache_enabled = _Setting[bool]()
@@ -655,6 +669,11 @@ _PROPS_201: dict[str, tuple[str, str, str | None, str]] = {
     "aligned_tx_ended_measurands": ("AlignedDataCtrlr", "TxEndedMeasurands", None, "value"),
     "aligned_tx_ended_interval_s": ("AlignedDataCtrlr", "TxEndedInterval", None, "value"),
     "aligned_send_during_idle": ("AlignedDataCtrlr", "SendDuringIdle", None, "value"),
+    "sampled_sign_readings": ("SampledDataCtrlr", "SignReadings", None, "value"),
+    "aligned_sign_readings": ("AlignedDataCtrlr", "SignReadings", None, "value"),
+    "allow_new_sessions_pending_firmware": ("ChargingStation",
+                                            "AllowNewSessionsPendingFirmwareUpdate", None,
+                                            "value"),
     "tx_start_points": ("TxCtrlr", "TxStartPoint", None, "value"),
     "tx_stop_points": ("TxCtrlr", "TxStopPoint", None, "value"),
     "ev_connection_timeout_s": ("TxCtrlr", "EVConnectionTimeOut", None, "value"),
@@ -668,6 +687,7 @@ _PROPS_201: dict[str, tuple[str, str, str | None, str]] = {
     "authorize_remote_start": ("AuthCtrlr", "AuthorizeRemoteStart", None, "value"),
     "local_pre_authorize": ("AuthCtrlr", "LocalPreAuthorize", None, "value"),
     "local_authorize_offline": ("AuthCtrlr", "LocalAuthorizeOffline", None, "value"),
+    "disable_remote_authorization": ("AuthCtrlr", "DisableRemoteAuthorization", None, "value"),
     "allow_offline_tx_for_unknown_id": ("AuthCtrlr", "OfflineTxForUnknownIdEnabled", None,
                                         "value"),
     "master_pass_group_id": ("AuthCtrlr", "MasterPassGroupId", None, "value"),
@@ -792,7 +812,7 @@ def _standard_variables(seed: SettingsSeed, now: Callable[[], datetime]) -> list
         _var("AlignedDataCtrlr", "Interval", "integer", seed.aligned_interval_s, **interval),
         _var("AlignedDataCtrlr", "Measurands", "MemberList", seed.aligned_measurands,
              values_list=measurands),
-        _var("AlignedDataCtrlr", "SendDuringIdle", "boolean", True),
+        _var("AlignedDataCtrlr", "SendDuringIdle", "boolean", False),
         _var("AlignedDataCtrlr", "SignReadings", "boolean", False),
         _var("AlignedDataCtrlr", "TxEndedInterval", "integer", seed.aligned_interval_s,
              **interval),
@@ -829,6 +849,7 @@ def _standard_variables(seed: SettingsSeed, now: Callable[[], datetime]) -> list
         _var("ChargingStation", "VendorName", "string", seed.vendor, ro),
         _var("ChargingStation", "SupplyPhases", "integer", seed.supply_phases, ro),
         _var("ChargingStation", "Problem", "boolean", False, ro),
+        _var("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate", "boolean", False),
         # DisplayMessageCtrlr
         _var("DisplayMessageCtrlr", "Enabled", "boolean", True),
         _var("DisplayMessageCtrlr", "Available", "boolean", True, ro),
@@ -839,6 +860,9 @@ def _standard_variables(seed: SettingsSeed, now: Callable[[], datetime]) -> list
              ("AlwaysFront", "InFront", "NormalCycle"), ro,
              values_list=("AlwaysFront", "InFront", "NormalCycle")),
     ]
+    if seed.disable_remote_authorization is not None:
+        v.append(_var("AuthCtrlr", "DisableRemoteAuthorization", "boolean",
+                      seed.disable_remote_authorization))
     if seed.master_pass_group_id is not None:
         v.append(_var("AuthCtrlr", "MasterPassGroupId", "string", seed.master_pass_group_id,
                       max_limit=36))

@@ -108,6 +108,8 @@ class StationSpec:
     retry_backoff_repeat: int = 5  # RetryBackOffRepeatTimes
     # 2.0.1: also send NotifyEvent (AvailabilityState) with every connector status
     notify_event_on_status: bool = False
+    # 2.0.1: a single EVSE can be reset (Reset with evseId); else such a Reset is Rejected
+    evse_reset: bool = True
     # 2.0.1 transaction ids are made by the station: this prefix, then a counter (give each run
     # its own prefix when a persistent CSMS sees the same stations run after run)
     transaction_id_prefix: str = ""

@@ -23,6 +23,7 @@ import math
 import ssl
 import time
 import types
+import zlib
 from collections.abc import Callable, Generator, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -52,10 +53,14 @@ from simulator.station.auth_store import (
     LocalAuthList,
 )
 from simulator.station.evse import (
+    BAY_OCCUPIED,
+    CABLE_IN_SOCKET,
     CABLE_LOCKED_FOR,
     CHARGING,
     EV_CONNECTED,
+    EV_SUSPENDED,
     IDLE,
+    MIN_STEP_S,
     SUSPENDED_EV,
     SUSPENDED_EVSE,
     Authorization,
@@ -104,6 +109,7 @@ class SimStation:
         self.rng = rng
         self.site = site
         self.signer = signer if spec.meter.signed else None
+        self._readings_signer: OcmfSigner | None = None  # SignReadings without a signing meter
         # HTTP for log uploads (httpx transport); None: the network
         self.http_transport: httpx.AsyncBaseTransport | None = None
         self.clock_skew_s = 0.0
@@ -143,6 +149,17 @@ class SimStation:
         # a secure update (2.0.1 UpdateFirmware) without signingCertificate and signature is
         # Rejected (TC_L_18_CS); off by default, as some tests update unsigned firmware
         self.signed_firmware_only = False
+        # a newer update cancels a pending one (AcceptedCanceled); off: it is Rejected and the
+        # pending one goes on (TC_L_11_CS)
+        self.firmware_cancel = True
+        # it has log information to upload; off: GetLog is Rejected (TC_N_34_CS)
+        self.logs_available = True
+        # a firmware update waits for the transactions to end and no new session may start
+        # meanwhile (AllowNewSessionsPendingFirmwareUpdate false): free EVSEs are Unavailable
+        self.firmware_pending = False
+        # it downloads firmware during a transaction; off: the download waits for the
+        # transactions to end, as the installation always does (TC_L_12, L_13)
+        self.firmware_download_during_transaction = True
         self._idle_waiters: list[simpy.Event] = []
         self._back_online: list[simpy.Event] = []
         # station-wide state (1.6 connector 0)
@@ -171,6 +188,9 @@ class SimStation:
         self._next_aligned: float | None = None
         self._tx_counter = 0
         self._reset_when_idle: str | None = None
+        # C16 with a user interface: a master pass waits for its holder's choice (None: no UI)
+        self.master_pass_ui = False
+        self._master_pass_waiting: str | None = None
         from simulator.station.protocol16 import Protocol16
         from simulator.station.protocol201 import Protocol201
 
@@ -300,6 +320,8 @@ class SimStation:
             raise RuntimeError(f"{self.id} EVSE {evse_id} is already occupied")
         evse.settle(self.env.now)
         evse.extras.pop(CABLE_LOCKED_FOR, None)  # the EV side is plugged in again
+        evse.extras.pop(CABLE_IN_SOCKET, None)
+        evse.extras.pop(EV_SUSPENDED, None)
         evse.plugged, evse.vehicle, evse.finishing = True, vehicle, False
         if evse.tx is not None:
             self.proto.tx_event(evse, evse.tx, "CablePluggedIn")
@@ -312,6 +334,7 @@ class SimStation:
         """The driver takes the cable out (ending the transaction as TxStopPoint says)."""
         evse = self.evse(evse_id)
         if not evse.plugged:
+            self._take_cable_out(evse)
             yield self.env.timeout(0)
             return
         evse.settle(self.env.now)
@@ -329,6 +352,83 @@ class SimStation:
                 tx.id_token:
             evse.extras[CABLE_LOCKED_FOR] = tx.id_token
         self.changed(evse, "EVCommunicationLost")
+        yield self.env.timeout(0)
+
+    def _take_cable_out(self, evse: EvseState) -> None:
+        """2.0.1, the EV side disconnected before: the cable left in the socket comes out,
+        unless the station keeps it locked (UnlockOnEVSideDisconnect false, E09.FR.03)."""
+        if not evse.extras.get(CABLE_IN_SOCKET) or CABLE_LOCKED_FOR in evse.extras:
+            return
+        del evse.extras[CABLE_IN_SOCKET]
+        self.changed(evse)
+
+    def unplug_ev_side(self, evse_id: int) -> Gen:
+        """2.0.1: the cable is disconnected at the EV side (E09, E10). A detachable cable stays
+        in the socket, locked for the transaction's token unless UnlockOnEVSideDisconnect. A
+        running transaction ends if TxStopPoint says so, else it is deauthorized when
+        StopTxOnEVSideDisconnect, else suspended (a fixed cable: until EVConnectionTimeOut).
+        1.6: the cable is unplugged (``unplug``)."""
+        evse = self.evse(evse_id)
+        if self.version is OcppVersion.V16 or not evse.plugged:
+            return (yield from self.unplug(evse_id))
+        evse.settle(self.env.now)
+        evse.plugged, evse.vehicle, evse.finishing = False, None, False
+        fixed = evse.spec.connectors[0].fixed_cable
+        tx = evse.tx
+        token = tx.id_token if tx is not None and tx.id_token else \
+            (evse.auth.id_token if evse.auth is not None else None)
+        if not fixed:
+            evse.extras[CABLE_IN_SOCKET] = True
+            if not self.settings.unlock_on_ev_side_disconnect and token:
+                evse.extras[CABLE_LOCKED_FOR] = token
+        if tx is not None:
+            if self._stop_due(evse, unplugged=True):
+                self._end_tx(evse, "EVDisconnected", "EVCommunicationLost")
+            elif self.settings.stop_tx_on_ev_side_disconnect:
+                self.deauthorize(evse, "EVDisconnected", "EVCommunicationLost")
+            else:
+                self.proto.tx_event(evse, tx, "EVCommunicationLost")
+                if fixed:
+                    self.env.process(self._ev_reconnect_timeout(evse, tx))
+        if evse.tx is None:
+            evse.auth = None
+        self.changed(evse, "EVCommunicationLost")
+        yield self.env.timeout(0)
+
+    def _ev_reconnect_timeout(self, evse: EvseState, tx: Transaction) -> Gen:
+        """A fixed cable disconnected at the EV side, the transaction suspended: unless the EV
+        is connected again within EVConnectionTimeOut, its authorization ends (E10.FR.02)."""
+        yield self.env.timeout(self.settings.ev_connection_timeout_s)
+        if evse.tx is tx and not evse.plugged:
+            self.event("connection_timeout", f"evse {evse.id}")
+            self.deauthorize(evse, "Timeout", "EVConnectTimeout")
+
+    def parking_bay(self, evse_id: int, occupied: bool) -> Gen:
+        """2.0.1: the parking bay detector of EVSE ``evse_id`` sees an EV arrive (``occupied``)
+        or leave. TxStartPoint ParkingBayOccupancy starts a transaction on the arrival
+        (EVDetected, E01.FR.01), TxStopPoint ParkingBayOccupancy ends it on the departure
+        (EVDeparted, E06.FR.01)."""
+        evse = self.evse(evse_id)
+        evse.settle(self.env.now)
+        if occupied:
+            evse.extras[BAY_OCCUPIED] = True
+            if self._start_due(evse):
+                self._begin_tx(evse, "EVDetected")
+        else:
+            evse.extras.pop(BAY_OCCUPIED, None)
+            if evse.tx is not None and self.version is OcppVersion.V201 and \
+                    "ParkingBayOccupancy" in self.settings.tx_stop_points:
+                self._end_tx(evse, "EVDisconnected", "EVDeparted")
+        self.changed(evse)
+        yield self.env.timeout(0)
+
+    def ev_suspends(self, evse_id: int) -> Gen:
+        """The EV stops taking energy (full, or paused by its driver): SuspendedEV until it is
+        plugged in again."""
+        evse = self.evse(evse_id)
+        evse.settle(self.env.now)
+        evse.extras[EV_SUSPENDED] = True
+        self.changed(evse, "ChargingStateChanged")
         yield self.env.timeout(0)
 
     def _keeps_cable_locked(self, evse: EvseState) -> bool:
@@ -367,6 +467,8 @@ class SimStation:
         if evse.fault is not None or not evse.operative or evse.auth is not None:
             return False
         verdict = yield from self.authorize(token_id, token_type, evse_id)
+        if self._is_master_pass(verdict):
+            return self._stop_all_by_master_pass(token_id)
         if not verdict.accepted:
             self.event("token_rejected", f"evse {evse_id}: {token_id} {verdict.status}")
             return False
@@ -384,17 +486,68 @@ class SimStation:
         """1.6 (3.5 / 4.10): another tag whose parentIdTag is the starting tag's may end the
         transaction; StopTransaction then carries that tag. True if it stopped it."""
         started_by = evse.auth
-        if started_by is None or started_by.group_id is None:
+        if started_by is None or (started_by.group_id is None and
+                                  not self._master_pass_group()):
             yield self.env.timeout(0)
             return False
         verdict = yield from self.authorize(token_id, token_type, evse.id)
+        if self._is_master_pass(verdict):
+            return self._stop_all_by_master_pass(token_id)
         tx = evse.tx
+        if started_by.group_id is None:
+            return False
         if tx is None or evse.auth is not started_by or not verdict.accepted or \
                 (verdict.group_id or "").casefold() != started_by.group_id.casefold():
             return False
         tx.stop_token = token_id
         self.deauthorize(evse, "Local", "StopAuthorized")
         return True
+
+    def _master_pass_group(self) -> str | None:
+        """2.0.1 AuthCtrlr.MasterPassGroupId (None when not set)."""
+        if self.version is OcppVersion.V16:
+            return None
+        return self.settings.master_pass_group_id or None
+
+    def _is_master_pass(self, verdict: Verdict) -> bool:
+        """An accepted idToken whose group is the MasterPassGroupId (C16)."""
+        group = self._master_pass_group()
+        return group is not None and verdict.accepted and verdict.group_id is not None and \
+            verdict.group_id.casefold() == group.casefold()
+
+    def _stop_all_by_master_pass(self, token_id: str) -> bool:
+        """C16: a master pass never starts a transaction (C16.FR.03). Without a user
+        interface the station stops every ongoing transaction (C16.FR.02, stoppedReason
+        MasterPass; True if it stopped any); with one (``master_pass_ui``) it shows the
+        transactions and waits for the holder's choice (:meth:`master_pass_choose`,
+        C16.FR.01)."""
+        if self.master_pass_ui:
+            self._master_pass_waiting = token_id
+            self.event("master_pass", f"{token_id}: waiting for the choice")
+            return False
+        return self._stop_by_master_pass(token_id, None)
+
+    def _stop_by_master_pass(self, token_id: str, evse_ids: Iterable[int] | None) -> bool:
+        """Stop the ongoing transactions (of ``evse_ids``; None: all), stoppedReason
+        MasterPass. True if it stopped any."""
+        chosen = None if evse_ids is None else set(evse_ids)
+        running = [e for e in self.evses if e.tx is not None and e.auth is not None
+                   and (chosen is None or e.id in chosen)]
+        self.event("master_pass", f"{token_id}: {len(running)} transaction(s) stopped")
+        for evse in running:
+            assert evse.tx is not None
+            evse.tx.stop_token = token_id
+            self.deauthorize(evse, "MasterPass", "StopAuthorized")
+        return bool(running)
+
+    def master_pass_choose(self, evse_ids: Iterable[int] | None) -> Gen:
+        """At the master pass screen (C16.FR.01) the holder chooses to stop the transactions
+        on ``evse_ids`` (None: all). True if any stopped."""
+        yield self.env.timeout(0)
+        token_id, self._master_pass_waiting = self._master_pass_waiting, None
+        if token_id is None:
+            raise RuntimeError("no master pass was presented")
+        return self._stop_by_master_pass(token_id, evse_ids)
 
     def stop_by_driver(self, evse_id: int, token: Any) -> Gen:
         """The driver ends the charge with ``token`` (the one that started it); True if the
@@ -467,13 +620,16 @@ class SimStation:
     # -- transactions ------------------------------------------------------------------------------
 
     def _start_due(self, evse: EvseState) -> bool:
-        if evse.tx is not None or not evse.operative or evse.fault is not None:
+        if evse.tx is not None or not evse.operative or evse.fault is not None or \
+                self.firmware_pending:
             return False
         plugged, authorized = evse.plugged, evse.auth is not None
         if self.version is OcppVersion.V16:
             return plugged and authorized
         for point in self.settings.tx_start_points:
-            if point in ("ParkingBayOccupancy", "EVConnected") and plugged:
+            if point == "ParkingBayOccupancy" and (plugged or evse.extras.get(BAY_OCCUPIED)):
+                return True
+            if point == "EVConnected" and plugged:
                 return True
             if point == "Authorized" and authorized:
                 return True
@@ -487,8 +643,9 @@ class SimStation:
         if self.version is OcppVersion.V16:
             return not unplugged or self.settings.stop_tx_on_ev_side_disconnect
         for point in self.settings.tx_stop_points:
-            if unplugged and point in ("ParkingBayOccupancy", "EVConnected", "PowerPathClosed",
-                                       "EnergyTransfer", "DataSigned"):
+            # (ParkingBayOccupancy: the EV leaving the bay ends it, not the cable)
+            if unplugged and point in ("EVConnected", "PowerPathClosed", "EnergyTransfer",
+                                       "DataSigned"):
                 return True
             if not unplugged and point in ("Authorized", "PowerPathClosed", "EnergyTransfer",
                                            "DataSigned"):
@@ -630,7 +787,7 @@ class SimStation:
                 if evse.tx is not tx:
                     break
             wait = min(next_sample - now, evse.next_breakpoint_s(now),
-                       self._profile_change_s(evse, tx, now))
+                       self._profile_change_s(evse, tx, now), self._energy_cap_s(evse, tx))
             evse.wake = env.event()
             events: list[simpy.Event] = [evse.wake]
             if math.isfinite(wait):
@@ -641,6 +798,36 @@ class SimStation:
             if evse.tx is tx:
                 self.changed(evse)
         evse.process = None
+
+    def id_not_accepted(self, evse: EvseState, tx: Transaction, status: str) -> None:
+        """The CSMS refused the token of the running 2.0.1 transaction ``tx`` (E05, C15):
+        with TxCtrlr.StopTxOnInvalidId the authorization ends (Deauthorized); without it the
+        transaction goes on, but energy flows only until MaxEnergyOnInvalidId more Wh have
+        been delivered (0 or unset: none at all), then the EVSE suspends (SuspendedEVSE)."""
+        if self.settings.stop_tx_on_invalid_id:
+            self.event("transaction_deauthorized", f"evse {evse.id}: {status}")
+            self.deauthorize(evse, "DeAuthorized", "Deauthorized")
+            return
+        evse.settle(self.env.now)
+        allowed_wh = self.settings.max_energy_on_invalid_id_wh or 0
+        tx.energy_cap_wh = evse.meter.energy_wh + allowed_wh
+        self.event("transaction_limited", f"evse {evse.id}: {status}, {allowed_wh} Wh more")
+        self.changed(evse)
+
+    @staticmethod
+    def _energy_capped(evse: EvseState) -> bool:
+        tx = evse.tx
+        return tx is not None and tx.energy_cap_wh is not None and \
+            evse.meter.energy_wh >= tx.energy_cap_wh - 1e-6
+
+    @staticmethod
+    def _energy_cap_s(evse: EvseState, tx: Transaction) -> float:
+        """How long until ``tx`` reaches its energy cap at the present power (infinity: no
+        cap, or no energy flowing)."""
+        if tx.energy_cap_wh is None or evse.power_w <= 0:
+            return math.inf
+        left_wh = max(tx.energy_cap_wh - evse.meter.energy_wh, 0.0)
+        return max(left_wh / evse.power_w * 3600.0, MIN_STEP_S)
 
     # -- power -------------------------------------------------------------------------------------
 
@@ -658,6 +845,8 @@ class SimStation:
             if evse.charge_since_s is None:
                 evse.charge_since_s = now
             offered = evse.spec.max_power_w
+            if self._energy_capped(evse):
+                offered = 0.0
             limit = self._profile_limit_w(evse, now)
             if limit is not None:
                 offered = min(offered, limit)
@@ -1318,6 +1507,9 @@ class SimStation:
                                             "sampledValue": values})
 
     def _aligned_sample(self) -> None:
+        if self.settings.aligned_send_during_idle and \
+                any(evse.tx is not None for evse in self.evses):
+            return  # AlignedDataCtrlr.SendDuringIdle: none while a transaction runs (TC_J_06)
         for evse in self.evses:
             evse.settle(self.env.now)
             if evse.tx is not None:
@@ -1333,10 +1525,33 @@ class SimStation:
                                   self.env.now, context, reading.energy_wh, reading.power_w)
         vehicle = evse.vehicle
         soc = vehicle.soc if vehicle is not None and evse.spec.kind == "DC" else None
+        signer = self._signer_for(context)
         return sampled_values(reading, measurands, version=self.version.value, context=context,
-                              phases_wanted=evse.spec.phases, soc=soc, signer=self.signer,
-                              timestamp=self.utc() if self.signer is not None else None,
+                              phases_wanted=evse.spec.phases, soc=soc, signer=signer,
+                              timestamp=self.utc() if signer is not None else None,
                               id_tag=tx.id_token if tx is not None else None)
+
+    def _signer_for(self, context: str) -> OcmfSigner | None:
+        """A signing meter signs every reading; otherwise 2.0.1 SignReadings (AlignedDataCtrlr
+        for clock-aligned values, SampledDataCtrlr for the others) asks for signed values,
+        from a key of the station's own (TC_J_04, TC_J_11)."""
+        if self.signer is not None:
+            return self.signer
+        settings = self.settings
+        wanted = settings.aligned_sign_readings if context == "Sample.Clock" \
+            else settings.sampled_sign_readings
+        if context == "Transaction.Begin" and self.version is OcppVersion.V201 and \
+                self.proto.starts_on_signed_data():  # type: ignore[attr-defined]
+            wanted = True  # TxStartPoint DataSigned: the start is a signed reading
+        if not wanted:
+            return None
+        if self._readings_signer is None:
+            from simulator.ocmf import OcmfSigner
+
+            seed = zlib.crc32(self.id.encode())  # its own key, the station's rng untouched
+            self._readings_signer = OcmfSigner(rng=np.random.default_rng(seed),
+                                               meter_serial=f"{self.id}-METER"[:25])
+        return self._readings_signer
 
     # -- resets ------------------------------------------------------------------------------------
 
@@ -1377,6 +1592,16 @@ class SimStation:
         self._back_online.append(back)
         self.env.process(self._reboot(kind, boot_reason))
         return back
+
+    def hold_sessions_for_firmware(self, hold: bool) -> None:
+        """L01.FR.07: while a firmware update waits for the transactions to end
+        (AllowNewSessionsPendingFirmwareUpdate false) the free EVSEs are Unavailable and take
+        no new session; released when the update is over (TC_L_15)."""
+        if self.firmware_pending == hold:
+            return
+        self.firmware_pending = hold
+        for evse in self.evses:
+            self.changed(evse)
 
     def idle_event(self) -> simpy.Event | None:
         """None when no transaction runs, else an event that fires when the last one ends."""

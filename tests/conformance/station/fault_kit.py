@@ -88,6 +88,20 @@ def connection_timeout_early(station: SimStation) -> None:
     station._connection_timeout = early  # type: ignore[method-assign]
 
 
+def deciding(change: Callable[[Any, bool], Any]) -> Fault:
+    """The station's authorization decision (an ``auth_store.AuthResult``), changed by
+    ``change(result, online)``."""
+    def apply(station: SimStation) -> None:
+        authorizer = station.authorizer
+        original = authorizer.decide
+
+        def decide(token: Any, *, online: bool, now: Any) -> Any:
+            return change(original(token, online=online, now=now), online)
+
+        authorizer.decide = decide  # type: ignore[method-assign]
+    return apply
+
+
 def accept_every_token(station: SimStation) -> None:
     """Whatever the CSMS says about a tag, the station takes it as Accepted."""
     from simulator.station.station import Verdict
@@ -107,18 +121,28 @@ def stop_without_id_tag(station: SimStation) -> None:
     station.enqueue = enqueue  # type: ignore[method-assign]
 
 
-def message_without(action: str, key: str) -> Fault:
-    """The station's ``action`` messages leave out ``key``."""
+def messages_changed(action: str, change: Callable[[Payload], object]) -> Fault:
+    """The station's ``action`` messages go out as ``change`` leaves their payload."""
     def apply(station: SimStation) -> None:
         original = station.enqueue
 
         def enqueue(message: OutMessage) -> None:
             if message.action == action:
-                message.payload.pop(key, None)
+                change(message.payload)
             original(message)
 
         station.enqueue = enqueue  # type: ignore[method-assign]
     return apply
+
+
+def message_without(action: str, key: str) -> Fault:
+    """The station's ``action`` messages leave out ``key``."""
+    return messages_changed(action, lambda payload: payload.pop(key, None))
+
+
+def message_with(action: str, **values: Any) -> Fault:
+    """The station's ``action`` messages carry ``values`` instead of the right ones."""
+    return messages_changed(action, lambda payload: payload.update(values))
 
 
 def request_changed(action: str, change: Callable[[Payload], Payload]) -> Fault:

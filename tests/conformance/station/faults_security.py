@@ -213,7 +213,14 @@ def _is_password(request: Payload) -> bool:
                for d in request.get("setVariableData", []))
 
 
+def _profile_kept(request: Payload) -> Payload:
+    """ChangeConfiguration SecurityProfile is stored as 1: the station accepts the upgrade but
+    goes on connecting with its old profile."""
+    return {**request, "value": "1"} if request.get("key") == "SecurityProfile" else request
+
+
 FAULTS: dict[str, Fault] = {
+    "TC_083_CS": request_changed("ChangeConfiguration", _profile_kept),
     # OCPP 1.6 Firmware Management
     "TC_044_1_CS": installs_without_reboot,
     "TC_044_2_CS": downloads_nothing,

@@ -157,6 +157,10 @@ def stopped_on_invalid_anyway(station: SimStation) -> None:
 
 FAULTS: dict[str, Fault] = {
     "TC_002_CS": boot_retry_at_once,
+    # a station that claims to have stored a list it could not store
+    "TC_043_3_CS": answer("SendLocalList", with_fields(status="Accepted")),
+    # a station set to reject reservations that takes one anyway
+    "TC_048_4_CS": answer("ReserveNow", with_fields(status="Accepted")),
     "TC_005_1_CS": message_without("StopTransaction", "reason"),
     "TC_005_2_CS": cable_unlocked_on_ev_disconnect,
     "TC_005_3_CS": ev_disconnect_always_stops,

@@ -22,6 +22,7 @@ from tests.conformance.station.fault_kit import (
     Fault,
     accept_every_token,
     answer,
+    deciding,
     ignored,
     is_differential,
     message_without,
@@ -241,36 +242,23 @@ def reservations_lost_on_reboot(station: SimStation) -> None:
     station._reboot = reboot  # type: ignore[method-assign]
 
 
-def _deciding(change: Callable[[AuthResult, bool], AuthResult]) -> Fault:
-    """The station's authorization decision, changed by ``change(result, online)``."""
-    def apply(station: SimStation) -> None:
-        authorizer = station.authorizer
-        original = authorizer.decide
-
-        def decide(token: Any, *, online: bool, now: Any) -> AuthResult:
-            return change(original(token, online=online, now=now), online)
-
-        authorizer.decide = decide  # type: ignore[method-assign]
-    return apply
-
-
 def _listed(result: AuthResult) -> bool:
     return result.source == "LocalList"
 
 
 # offline, the list is not consulted: a listed Accepted token is refused like an unknown one
-list_unused_offline = _deciding(lambda result, online: result if online or not _listed(result)
+list_unused_offline = deciding(lambda result, online: result if online or not _listed(result)
                                 else AuthResult(Decision.REJECT, {"status": "Unknown"},
                                                 "Unknown", True))
 # offline, whatever the list says about a token counts as Accepted
-list_status_ignored_offline = _deciding(
+list_status_ignored_offline = deciding(
     lambda result, online: result if online or not _listed(result)
     else AuthResult(Decision.ACCEPT, {"status": "Accepted"}, "LocalList", True))
 # online, every token is asked of the CSMS (LocalPreAuthorize ignored)
-always_asks = _deciding(lambda result, online: result if not online
+always_asks = deciding(lambda result, online: result if not online
                         else AuthResult(Decision.ASK_CSMS, None, "Csms"))
 # online, a listed token that is not Accepted is refused without asking the CSMS
-no_post_authorize = _deciding(
+no_post_authorize = deciding(
     lambda result, online: AuthResult(Decision.REJECT, {"status": "Invalid"}, "LocalList")
     if online and result.decision is Decision.ASK_CSMS and result.source == "Csms"
     else result)

@@ -12,8 +12,16 @@ from tests.conformance.station import (
     faults_profiles,
     faults_security,
     faults_v16_core,
+    faults_v201_auth_cache,
+    faults_v201_auth_local,
     faults_v201_core,
     faults_v201_lal_res,
+    faults_v201_misc,
+    faults_v201_remote,
+    faults_v201_res_dm,
+    faults_v201_sc_get,
+    faults_v201_sc_set,
+    faults_v201_tx_options,
     faults_variants,
 )
 from tests.conformance.station.fault_kit import (
@@ -125,7 +133,9 @@ _FIRST: dict[str, Fault] = {
 
 FAULTS: dict[str, Fault] = {**_FIRST}
 for _area in (faults_v16_core, faults_v201_core, faults_v201_lal_res, faults_security,
-              faults_profiles, faults_variants):
+              faults_profiles, faults_variants, faults_v201_sc_set, faults_v201_sc_get,
+              faults_v201_res_dm, faults_v201_auth_cache, faults_v201_auth_local,
+              faults_v201_tx_options, faults_v201_remote, faults_v201_misc):
     _twice = FAULTS.keys() & _area.FAULTS.keys()
     assert not _twice, f"{_area.__name__}: cases with a fault already: {sorted(_twice)}"
     FAULTS.update(_area.FAULTS)

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ FINDINGS: set[str] = set()
 PROFILES = {version: list(SIMULATED_PROFILES[v]) for version, v in VERSIONS.items()}
 CLAIMED = {version: list(SIMULATED_FEATURES[v]) for version, v in VERSIONS.items()}
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def sut_text(version: str, **extra: Any) -> str:
@@ -50,16 +50,17 @@ def sut_text(version: str, **extra: Any) -> str:
                        **extra})
 
 
-def start_suite(tmp_path: Path, version: str, *args: str, sut: str | None = None
-                ) -> tuple[subprocess.Popen[bytes], Path]:
-    """Start a suite run in the background; its output goes to ``output.txt`` (a pipe nobody
-    reads while it runs would fill up and stall it)."""
+def start_suite(tmp_path: Path, version: str, *args: str, sut: str | None = None,
+                modules: list[Path] | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start a suite run (of ``modules``, else all) in the background; its output goes to
+    ``output.txt`` (a pipe nobody reads while it runs would fill up and stall it)."""
     sut_file = tmp_path / "sut.yaml"
     sut_file.write_text(sut or sut_text(version))
     runs = tmp_path / "runs"
     with (tmp_path / "output.txt").open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-q",
+            [sys.executable, "-m", "pytest", *map(str, modules or [SUITE]), "-p",
+             "no:cacheprovider", "-q",
              "-c", str(ROOT / "conformance" / "pytest.ini"), "--rootdir",
              str(ROOT / "conformance"), "--sut", str(sut_file), "--runs-dir", str(runs), *args],
             stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -85,6 +86,50 @@ def finish_suite(process: subprocess.Popen[bytes], runs: Path) -> dict[str, Any]
 def run_suite(tmp_path: Path, version: str, *args: str, sut: str | None = None
               ) -> dict[str, Any]:
     return finish_suite(*start_suite(tmp_path, version, *args, sut=sut))
+
+
+# Each long run is split into this many runs in parallel, each with its own simulated station:
+# the cases mostly wait on the station's timers, so the parts overlap well even on 2 cores.
+SHARDS = {"1.6": 2, "2.0.1": 3}
+COUNTS = ("passed", "failed", "not_applicable", "not_run", "not_implemented")
+
+
+def shards(version: str) -> list[list[Path]]:
+    """The version's case modules (and the robustness checks, in the first part) in
+    ``SHARDS[version]`` parts of about as many cases each."""
+    prefix = "test_v16_" if version == "1.6" else "test_v201_"
+    modules = sorted(SUITE.glob(f"{prefix}*.py"), key=lambda m: -_case_count(m))
+    parts: list[list[Path]] = [[SUITE / "test_robustness.py"]]
+    parts += [[] for _ in range(SHARDS[version] - 1)]
+    for module in modules:  # the biggest first, each to the lightest part
+        min(parts, key=lambda part: sum(map(_case_count, part))).append(module)
+    return parts
+
+
+def _case_count(module: Path) -> int:
+    text = module.read_text()
+    return text.count("@pytest.mark.case(") + text.count("@pytest.mark.robustness(")
+
+
+def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of a run split into parts: each case has its verdict from the part that
+    holds it (in the others it is "not implemented"); counts and profiles recounted."""
+    cases: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for case in part["cases"]:
+            if case["case"] not in cases or case["verdict"] != "not_implemented":
+                cases[case["case"]] = case
+    summary: dict[str, Any] = {"cases": list(cases.values()), **dict.fromkeys(COUNTS, 0),
+                               "profiles": {}}
+    for case in cases.values():
+        summary[case["verdict"]] += 1
+        for profile in case["profiles"]:
+            summary["profiles"].setdefault(profile, dict.fromkeys(COUNTS, 0))
+            summary["profiles"][profile][case["verdict"]] += 1
+    summary["_output"] = "\n".join(part["_output"][-2500:] for part in parts)
+    summary["_returncode"] = max(part["_returncode"] for part in parts)
+    summary["_folder"] = parts[0]["_folder"]
+    return summary
 
 
 def verdicts(summary: dict[str, Any]) -> dict[str, str]:
@@ -122,8 +167,52 @@ VARIANTS: dict[str, Variant] = {
                          {"features": ["fixed_cable"]}),
     # a 1.6 station at security profile 3: mutual TLS with a client certificate of the test CA
     "1.6-profile-3": Variant("1.6", ("TC_087_CS",), {"security_profile": 3}),
+    # a 1.6 station at security profile 1 (ws:// with Basic auth), upgraded to 2 on the same
+    # address
+    "1.6-profile-1": Variant("1.6", ("TC_083_CS",), {"security_profile": 1}),
     # a 2.0.1 station at security profile 1 (ws:// with Basic auth), upgraded to 2
     "2.0.1-profile-1": Variant("2.0.1", ("TC_A_19_CS",), {"security_profile": 1}),
+    # a 2.0.1 station with two EVSEs: reservations of an unspecified EVSE or of a connector
+    # type leave one free EVSE per reservation, and Reserved shows only when they take up all
+    "2.0.1-two-evses": Variant("2.0.1", ("TC_H_08_CS", "TC_H_09_CS", "TC_H_10_CS", "TC_H_12_CS",
+                                         "TC_H_14_CS", "TC_H_15_CS", "TC_H_16_CS",
+                                         "TC_H_24_CS",
+                                         # profiles of one purpose/stackLevel on two EVSEs
+                                         "TC_K_24_CS",
+                                         # a station Reset OnIdle with two transactions,
+                                         # triggers for all EVSEs
+                                         "TC_B_41_CS", "TC_F_12_CS", "TC_F_14_CS",
+                                         # a new session, or none, while a firmware
+                                         # update waits for a transaction
+                                         "TC_L_14_CS", "TC_L_15_CS"),
+                               {"stations": [{"id": "CONF-CS-1", "evses": 2}]}),
+    # a 2.0.1 station whose charging profiles take W only (SmartChargingCtrlr.RateUnit)
+    "2.0.1-one-rate-unit": Variant("2.0.1", ("TC_K_12_CS", "TC_K_42_CS"), {
+        "features": [*CLAIMED["2.0.1"], "single_charging_rate_unit"]}),
+    # a 2.0.1 station without Smart Charging: a remote start's charging profile is ignored
+    "2.0.1-no-smart-charging": Variant("2.0.1", ("TC_K_38_CS",), {
+        "profiles": [p for p in PROFILES["2.0.1"] if p != "smart-charging"]}),
+    # a plain 2.0.1 station: no reservations of an unspecified EVSE, no SummaryInventory, no
+    # Reset of a single EVSE, a pending firmware update it cannot cancel, no firmware download
+    # during a transaction
+    "2.0.1-plain": Variant("2.0.1", ("TC_H_13_CS", "TC_B_15_CS", "TC_B_28_CS", "TC_B_29_CS",
+                                     "TC_L_11_CS", "TC_L_12_CS", "TC_L_13_CS"),
+                           {"features": []}),
+    # a 2.0.1 station whose cable lock keeps the EV out until a driver is authorized
+    "2.0.1-cable-lock": Variant("2.0.1", ("TC_C_05_CS",), {
+        "features": [*CLAIMED["2.0.1"], "cable_lock_before_authorization"]}),
+    # a 2.0.1 station without log information: GetLog is Rejected
+    "2.0.1-no-logs": Variant("2.0.1", ("TC_N_34_CS",), {
+        "features": [*CLAIMED["2.0.1"], "log_unavailable"]}),
+    # a 2.0.1 station with two EVSEs and a master pass screen (its holder chooses what to stop)
+    "2.0.1-master-pass-ui": Variant("2.0.1", ("TC_C_47_CS", "TC_C_48_CS"), {
+        "features": [*CLAIMED["2.0.1"], "master_pass_ui"],
+        "stations": [{"id": "CONF-CS-1", "evses": 2}]}),
+    # a 2.0.1 station like a DC charger: a fixed cable, and an EV with basic IEC 61851-1
+    # signalling is not one it charges
+    "2.0.1-dc-fixed-cable": Variant("2.0.1", ("TC_E_27_CS", "TC_E_54_CS"), {"features": [
+        *(f for f in CLAIMED["2.0.1"] if f not in ("detachable_cable", "iec61851_ev")),
+        "fixed_cable"]}),
 }
 
 
@@ -205,53 +294,76 @@ BENCHES = {
 }
 
 
+PARALLEL_RUNS = 8  # suite runs at once: more would start too many processes together on 2 cores
+KINDS = (("faithful", ()), ("broken", ("--simulated-faults", FAULTY)))
+
+
 class BackgroundRuns:
-    """Every suite run this module needs, started together when the module starts: the four
-    long runs (faithful and faulty station, both versions) and the bench scenarios (a station
-    started on its own, the harness on ``--listen``). They mostly wait on the station's timers
-    and on process start-up, so they overlap each other; a test that needs one waits for it.
-    Only what the selected tests read is started (``-k`` one test: that one)."""
+    """Every suite run this module needs, started when the module starts: the long runs
+    (faithful and faulty station, both versions, each in ``SHARDS`` parts), the variant runs
+    and the bench scenarios (a station started on its own, the harness on ``--listen``). They
+    mostly wait on the station's timers and on process start-up, so they overlap each other,
+    ``PARALLEL_RUNS`` at a time, the longest first; a test that needs one waits for it. Only
+    what the selected tests read is started (``-k`` one test: that one)."""
 
     def __init__(self, factory: pytest.TempPathFactory, wanted: set[str]) -> None:
-        self.started: dict[tuple[str, str], tuple[subprocess.Popen[bytes], Path]] = {}
-        if wanted & VERDICT_TESTS:
-            self.started = {
-                (kind, version): start_suite(factory.mktemp(f"{kind}-{version}"), version,
-                                             "--simulated", *extra,
-                                             sut=SUTS.get((kind, version)))
-                for kind, extra in (("faithful", ()),
-                                    ("broken", ("--simulated-faults", FAULTY)))
-                for version in VERSIONS}
-            self.started.update({
-                (kind, name): start_suite(
-                    factory.mktemp(f"{kind}-{name}"), variant.version, "--simulated", *extra,
-                    "-k", " or ".join(variant.cases),
-                    sut=sut_text(variant.version, **variant.sut))
-                for kind, extra in (("faithful", ()),
-                                    ("broken", ("--simulated-faults", FAULTY)))
-                for name, variant in VARIANTS.items()})
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.stopping = False
+        self.runs: dict[tuple[str, str], Future[dict[str, Any]]] = {}
         self.finished: dict[tuple[str, str], dict[str, Any]] = {}
+        self.run_pool = ThreadPoolExecutor(max_workers=PARALLEL_RUNS)
+        if wanted & VERDICT_TESTS:
+            for version in sorted(VERSIONS, reverse=True):  # 2.0.1, the longest, first
+                for kind, extra in KINDS:
+                    for n, modules in enumerate(shards(version)):
+                        self._submit(factory, (kind, f"{version}#{n}"), version,
+                                     ["--simulated", *extra], SUTS[(kind, version)], modules)
+            for name, variant in VARIANTS.items():
+                for kind, extra in KINDS:
+                    self._submit(factory, (kind, name), variant.version,
+                                 ["--simulated", *extra, "-k", " or ".join(variant.cases)],
+                                 sut_text(variant.version, **variant.sut), None)
         benches = {name: scenario for name, scenario in BENCHES.items() if name in wanted}
         self.pool = ThreadPoolExecutor(max_workers=max(1, len(benches)))
         self.benches = {name: self.pool.submit(scenario, factory.mktemp(name[5:25]))
                         for name, scenario in benches.items()}
+
+    def _submit(self, factory: pytest.TempPathFactory, key: tuple[str, str], version: str,
+                args: list[str], sut: str, modules: list[Path] | None) -> None:
+        folder = factory.mktemp("-".join(key).replace("#", "-"))
+
+        def run() -> dict[str, Any]:
+            process, runs = start_suite(folder, version, *args, sut=sut, modules=modules)
+            self.processes.append(process)
+            if self.stopping:
+                process.kill()
+            return finish_suite(process, runs)
+
+        self.runs[key] = self.run_pool.submit(run)
 
     def summary(self, kind: str, run: str) -> dict[str, Any]:
         """The summary of the ``kind`` run (faithful, broken) of ``run`` (a version, or the name
         of a variant)."""
         key = (kind, run)
         if key not in self.finished:
-            self.finished[key] = finish_suite(*self.started[key])
+            if run in VERSIONS:
+                self.finished[key] = merged([self.summary(kind, f"{run}#{n}")
+                                             for n in range(SHARDS[run])])
+            else:
+                self.finished[key] = self.runs[key].result(timeout=1200)
         return self.finished[key]
 
     def bench(self, test_name: str) -> dict[str, Any]:
         return self.benches[test_name].result(timeout=600)
 
     def stop(self) -> None:
-        for process, _ in self.started.values():
+        self.stopping = True
+        self.run_pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(self.processes):
             if process.poll() is None:
                 process.kill()
                 process.wait(10)
+        self.run_pool.shutdown(wait=True)
         self.pool.shutdown(wait=True)
 
 
@@ -346,8 +458,7 @@ def test_the_suite_passes_against_the_simulated_station_and_every_case_has_a_con
     catalogued = {r.id for r in catalogue(VERSIONS[version]) if r.sut == "CS"}
     assert catalogued <= set(got)
     assert not any(case.endswith("_CSMS") for case in got)
-    counts = {k: summary[k] for k in ("passed", "failed", "not_applicable", "not_run",
-                                      "not_implemented")}
+    counts = {k: summary[k] for k in COUNTS}
     assert sum(counts.values()) == len(summary["cases"])
     assert {case for case in catalogued if got[case] in ("not_implemented", "not_applicable")} \
         == catalogued - ran

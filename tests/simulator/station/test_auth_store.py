@@ -354,3 +354,19 @@ class SettingsWith:
             return self._overrides[name]
         return getattr(self._settings, name)
 
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_list_the_station_cannot_store_fails_and_keeps_the_old_one(version: str) -> None:
+    """1.6 TC_043_3: in a state where it cannot store a list, SendLocalList is Failed and the
+    list and its version stay as they were."""
+    _, auth_list, _, _ = world(version, local_list_enabled=True)
+    assert send(auth_list, version, 1, "Full", [entry(version, "TAG-1", info(version,
+                                                                              "Accepted"))]) \
+        == "Accepted"
+    auth_list.storage_failing = True
+    assert send(auth_list, version, 2, "Full", [entry(version, "TAG-2", info(version,
+                                                                              "Accepted"))]) \
+        == "Failed"
+    assert list_version(auth_list, version) == 1
+    assert [e.token for e in auth_list.entries()] == ["TAG-1"]

@@ -211,3 +211,12 @@ def test_evse_going_out_of_service_drops_its_reservation(version: str) -> None:
     if version == "2.0.1":
         check(version, "ReservationStatusUpdate", status_update(dropped, "Removed"),
               Direction.REQUEST)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_station_set_to_reject_reservations_rejects_them(version: str) -> None:
+    """1.6 TC_048_4: the operator set the station to reject reservations."""
+    reservations = Reservations(version)
+    reservations.rejecting = True
+    assert reserve(reservations, version, 1, 1, {1: "Available"}) == "Rejected"
+    assert reservations.all() == []
