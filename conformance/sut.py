@@ -107,6 +107,10 @@ STATION_FEATURES: dict[str, str] = {
                                     "reservations can be switched off (R-3: TC_H_22)",
     "summary_inventory": "station: 2.0.1 GetBaseReport SummaryInventory (C-56; without it "
                          "TC_B_15)",
+    "additional_root_certificate_check": "station: 2.0.1 SecurityCtrlr."
+                                         "AdditionalRootCertificateCheck true, one CSMS root "
+                                         "at a time, a new one signed by the old one (AS-2: "
+                                         "TC_M_09, M_30, M_31, TC_B_47)",
     "cable_lock_before_authorization": "station: 2.0.1 a cable lock keeps the driver from "
                                        "connecting the EV before authorization (AQ-2; such a "
                                        "station skips the cable-first TC_F_01)",
@@ -147,8 +151,19 @@ STATION_FEATURES: dict[str, str] = {
     "tx_stop_power_path_closed": "station: 2.0.1 TxStopPoint PowerPathClosed (TC_E_07, E_35, "
                                  "E_37)",
     "tx_stop_energy_transfer": "station: 2.0.1 TxStopPoint EnergyTransfer (TC_E_08, E_22)",
+    "transaction_before_evse_known": "station: 2.0.1 a reader shared by its EVSEs, where a "
+                                     "driver is authorized before choosing an EVSE: with "
+                                     "TxStartPoint Authorized the transaction starts before "
+                                     "the EVSE is known (TC_J_08)",
     "iec61851_ev": "station: 2.0.1 charges an EV that uses IEC 61851-1 basic signalling (AQ-9: "
                    "TC_E_20; without it TC_E_54)",
+    "csms_root_removable": "station: 2.0.1 its last CSMSRootCertificate can be removed (by "
+                           "other means than OCPP), or it has none at security profile 1 "
+                           "(AQ-1: TC_A_20)",
+    "network_profile_fallback_to_last": "station: 2.0.1 once every NetworkConfigurationPriority "
+                                        "entry failed, it reconnects with the profile of its "
+                                        "last successful connection (C-47, B10.FR.07: "
+                                        "TC_B_49)",
 }
 FEATURES.update({name: text for name, text in STATION_FEATURES.items() if name not in FEATURES})
 
@@ -158,6 +173,8 @@ STATION_ACTIONS: dict[str, str] = {
     "plug_in": "plug an EV into EVSE {evse}",
     "unplug": "unplug the EV from EVSE {evse}",
     "present_token": "present id token {token} at EVSE {evse}",
+    "present_token_station": "present id token {token} at the station's own reader (shared by "
+                             "its EVSEs), before any EVSE is chosen",
     "power_cycle": "switch the station off and on again",
     "network_down": "cut the station's network connection",
     "network_up": "restore the station's network connection",

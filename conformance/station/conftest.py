@@ -107,7 +107,9 @@ def _configured_201(sut: Sut) -> dict[str, bool]:
     is not claimed (TC_K_38); refusing a second firmware update where it cannot cancel the
     first (TC_L_11); without log information where log_unavailable is claimed (TC_N_34);
     downloading firmware only once no transaction runs where
-    firmware_download_during_transaction is not claimed (TC_L_12, L_13)."""
+    firmware_download_during_transaction is not claimed (TC_L_12, L_13); installing it during a
+    transaction where firmware_install_during_transaction is (TC_L_16); with
+    AdditionalRootCertificateCheck where it is claimed (TC_M_09, M_30, M_31, B_47)."""
     if sut.version is not OcppVersion.V201:
         return {}
     return {"reserve_unspecified_evse": sut.claims("reservation_unspecified_evse"),
@@ -119,8 +121,12 @@ def _configured_201(sut: Sut) -> dict[str, bool]:
             "logs_available": not sut.claims("log_unavailable"),
             "firmware_download_during_transaction":
                 sut.claims("firmware_download_during_transaction"),
+            "firmware_install_during_transaction":
+                sut.claims("firmware_install_during_transaction"),
             "cable_lock": sut.claims("cable_lock_before_authorization"),
-            "master_pass_ui": sut.claims("master_pass_ui")}
+            "master_pass_ui": sut.claims("master_pass_ui"),
+            "additional_root_certificate_check":
+                sut.claims("additional_root_certificate_check")}
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -169,6 +169,7 @@ class TestCsms:
         # refused ones came (time.monotonic())
         self._refusing = 0
         self.refused_at: list[float] = []
+        self.second_refused_at: list[float] = []  # at a refusing second endpoint
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -245,20 +246,30 @@ class TestCsms:
 
     @contextlib.asynccontextmanager
     async def second_endpoint(self, ssl_context: ssl.SSLContext | None = None,
-                              tls: bool = True) -> AsyncIterator[str]:
+                              tls: bool = True, refusing: bool = False
+                              ) -> AsyncIterator[str]:
         """Listen also on another port of the same host for a case (a new network connection
         profile's CSMS address): the same CSMS, with ``ssl_context`` (default: the main
         one's; ``tls=False``: none) and Basic auth unless mutual TLS or profile 0. Its URL
-        (``ws(s)://host:port/ocpp``); connections to it have it as ``endpoint``."""
+        (``ws(s)://host:port/ocpp``); connections to it have it as ``endpoint``. ``refusing``:
+        it refuses every connection attempt (HTTP 404), a CSMS the station cannot reach, and
+        notes when each came in ``second_refused_at`` (TC_B_49)."""
         host, main_context = self._listen
         context = (ssl_context or main_context) if tls else None
         mutual = context is not None and context.verify_mode == ssl.CERT_REQUIRED
         basic_auth = not mutual and self.sut.security_profile > 0
+
+        async def refuse(identity: str) -> bool:
+            self.refused.append(f"{identity}: attempt at {url} refused by the case")
+            self.second_refused_at.append(time.monotonic())
+            return False
+
         server = await serve_ocpp(
             lambda transport, info: self._on_connect(transport, info, endpoint=url),
             host, 0, versions=[self.version],
             check_password=self._check_password if basic_auth else None, ssl_context=context,
-            require_certificate_identity=mutual, ping_interval=None)
+            require_certificate_identity=mutual, known_identity=refuse if refusing else None,
+            ping_interval=None)
         url = server.url
         try:
             yield url

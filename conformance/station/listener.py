@@ -111,6 +111,14 @@ class TlsControl:
         self.handshakes = 0
         self._changed = asyncio.Event()
 
+    def ca_root(self) -> TestCertificate:
+        """The test CA (the CSMS root the station was given) with its key, to sign another
+        root with (trustme keeps both private)."""
+        ca = self.pki.ca
+        certificate = ca._certificate  # type: ignore[attr-defined]
+        return TestCertificate(certificate.public_bytes(serialization.Encoding.PEM).decode(),
+                               ca._private_key, certificate)  # type: ignore[attr-defined]
+
     def _message(self, connection: Any, direction: str, version: Any, content_type: Any,
                  message_type: Any, data: bytes) -> None:
         if direction == "read" and content_type == ssl._TLSContentType.HANDSHAKE and \
@@ -192,18 +200,22 @@ class TestCertificate:
     pem: str
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
+    issuer: x509.Certificate | None = None  # who signed it (None: itself)
 
 
 def root_certificate(name: str, *, not_before_days: float = -1.0,
-                     not_after_days: float = 365.0) -> TestCertificate:
+                     not_after_days: float = 365.0,
+                     signed_by: TestCertificate | None = None) -> TestCertificate:
     """A self-signed CA certificate (EC P-256) called ``name``, valid from ``not_before_days``
-    to ``not_after_days`` from now: both negative makes an expired one."""
+    to ``not_after_days`` from now: both negative makes an expired one. ``signed_by``: a root
+    of its own key and name that another root signed (a new root signed by the old one)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chargeloop conformance"),
                          x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        x509.CertificateBuilder().subject_name(subject)
+        .issuer_name(signed_by.certificate.subject if signed_by else subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now + timedelta(days=not_before_days))
         .not_valid_after(now + timedelta(days=not_after_days))
@@ -212,9 +224,10 @@ def root_certificate(name: str, *, not_before_days: float = -1.0,
                                      key_encipherment=False, data_encipherment=False,
                                      key_agreement=False, key_cert_sign=True, crl_sign=True,
                                      encipher_only=False, decipher_only=False), critical=True)
-        .sign(key, hashes.SHA256()))
+        .sign(signed_by.key if signed_by else key, hashes.SHA256()))
     pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
-    return TestCertificate(pem, key, certificate)
+    return TestCertificate(pem, key, certificate,
+                           signed_by.certificate if signed_by is not None else None)
 
 
 def issued_certificate(issuer: TestCertificate, name: str, *,
@@ -241,10 +254,10 @@ def issued_certificate(issuer: TestCertificate, name: str, *,
 
 def certificate_hash_data(certificate: TestCertificate,
                           issuer: TestCertificate | None = None) -> dict[str, str]:
-    """CertificateHashData (SHA256) of ``certificate``; ``issuer`` defaults to itself (a
-    root)."""
+    """CertificateHashData (SHA256) of ``certificate``; ``issuer`` defaults to the one that
+    signed it (itself, for a self-signed root)."""
     return hash_data(certificate.certificate,
-                     issuer.certificate if issuer is not None else None)
+                     issuer.certificate if issuer is not None else certificate.issuer)
 
 
 def same_certificate(a: dict[str, Any], b: dict[str, Any]) -> bool:

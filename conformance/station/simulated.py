@@ -82,12 +82,19 @@ class SimulatedOptions:
     # it downloads firmware during a transaction (feature
     # firmware_download_during_transaction), else only once none runs (TC_L_12, L_13)
     firmware_download_during_transaction: bool = True
+    # it installs firmware during a transaction (feature firmware_install_during_transaction:
+    # TC_L_16), else only once none runs (TC_L_12..L_15)
+    firmware_install_during_transaction: bool = False
     # a cable lock keeps the EV out until the driver is authorized (feature
     # cable_lock_before_authorization: TC_C_05)
     cable_lock: bool = False
     # a master pass screen where its holder chooses what to stop (feature master_pass_ui:
     # TC_C_47, C_48), else a master pass stops every transaction (TC_C_49)
     master_pass_ui: bool = False
+    # SecurityCtrlr.AdditionalRootCertificateCheck true (feature
+    # additional_root_certificate_check: TC_M_09, M_30, M_31, B_47): one CSMS root at a time, the CA
+    # of ca_file the first
+    additional_root_certificate_check: bool = False
     faults: str | None = None  # "module:NAME" of a dict case id -> Fault
 
 
@@ -140,6 +147,17 @@ def _tls_context(options: SimulatedOptions) -> ssl.SSLContext:
     return tls
 
 
+def _trusting(options: SimulatedOptions, roots: list[str]) -> ssl.SSLContext:
+    """A client context that trusts only ``roots`` (PEM), a root signed by another one
+    included (partial chain: it is a trust anchor of its own), with the profile 3 client
+    certificate."""
+    tls = ssl.create_default_context(cadata="\n".join(roots))
+    tls.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    if options.client_cert:
+        tls.load_cert_chain(options.client_cert)
+    return tls
+
+
 def _security_settings(options: SimulatedOptions) -> dict[str, Any]:
     """The security profile the station connects with (SecurityProfile / SecurityCtrlr), so
     that a downgrade is refused: 3 with a client certificate, 2 over wss://, 1 with a
@@ -173,7 +191,10 @@ class SimulatedSut:
         """Another CSMS address a 2.0.1 network connection profile gives (the same CSMS root:
         the CA and client certificate the station was built with)."""
         tls = None
-        if url.startswith("wss://"):
+        trust = self.station.proto.certificates.csms_trust()
+        if url.startswith("wss://") and trust is not None:  # AdditionalRootCertificateCheck
+            tls = _trusting(self.options, trust)
+        elif url.startswith("wss://"):
             # also the CSMS root certificates the CSMS installed (a profile 1 station upgraded)
             tls = _tls_context(self.options)
             for pem in self.station.proto.certificates.pems(  # type: ignore[attr-defined]
@@ -192,6 +213,8 @@ class SimulatedSut:
         profile = self.station.settings.security_profile
         if options.version is OcppVersion.V16 and profile >= 2 and url.startswith("ws://"):
             return await self._open_url("wss://" + url.removeprefix("ws://"), profile, password)
+        if url.startswith("wss://") and self.station.proto.certificates.csms_trust():
+            return await self._open_url(url, profile, password)  # its current CSMS root
         return await self.backend.connect(options.identity, options.version, password)
 
     def _build(self, case_id: str | None) -> SimStation:
@@ -200,6 +223,8 @@ class SimulatedSut:
         station = SimStation(spec, self.clock, link, self.recorder, self.rng.spawn(1)[0])
         _maintenance_and_certificates(station, self.options)
         station.master_pass_ui = self.options.master_pass_ui
+        if self.options.additional_root_certificate_check:
+            station.enable_additional_root_certificate_check(_read(self.options.ca_file))
         fault = self.faults.get(case_id or "")
         if fault is not None:
             log.warning("faulty station for %s", case_id)
@@ -249,6 +274,11 @@ class SimulatedSut:
         """At the master pass screen: stop the transaction on EVSE ``evse`` only."""
         return {"stopped": bool(await self._sim(self.station.master_pass_choose,
                                                 [_evse(params)]))}
+
+    async def present_token_station(self, params: dict[str, Any]) -> Any:
+        """The token at the station's own reader, before an EVSE is chosen (TC_J_08)."""
+        return {"accepted": bool(await self._sim(self.station.present_token_station,
+                                                 str(params["token"])))}
 
     async def plug_in_not_ready(self, params: dict[str, Any]) -> Any:
         """An EV that is connected but not ready to take energy: it draws nothing (already at
@@ -330,6 +360,7 @@ class SimulatedSut:
 ACTIONS: dict[str, Callable[[SimulatedSut, dict[str, Any]], Any]] = {
     "fresh": SimulatedSut.fresh, "plug_in": SimulatedSut.plug_in,
     "unplug": SimulatedSut.unplug, "present_token": SimulatedSut.present_token,
+    "present_token_station": SimulatedSut.present_token_station,
     "power_cycle": SimulatedSut.power_cycle, "network_down": SimulatedSut.network_down,
     "network_up": SimulatedSut.network_up, "lock_failure": SimulatedSut.lock_failure,
     "local_list_fails": SimulatedSut.local_list_fails,
@@ -355,6 +386,7 @@ def _maintenance_and_certificates(station: SimStation, options: SimulatedOptions
     station.firmware_cancel = options.firmware_update_cancel
     station.logs_available = options.logs_available
     station.firmware_download_during_transaction = options.firmware_download_during_transaction
+    station.firmware_install_during_transaction = options.firmware_install_during_transaction
     if options.ca_file:
         use = "CentralSystemRootCertificate" if options.version is OcppVersion.V16 \
             else "CSMSRootCertificate"
@@ -385,6 +417,11 @@ def _start(station: SimStation, clock: SimClock) -> Any:
 def _call(function: Callable[..., Any], *args: Any) -> Any:
     function(*args)
     yield from ()
+
+
+def _read(path: str | None) -> str | None:
+    """The text of the file at ``path`` (a CA certificate), if there is one."""
+    return Path(path).read_text() if path else None
 
 
 def _load_faults(spec: str | None) -> dict[str, Fault]:
@@ -469,8 +506,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-firmware-cancel", action="store_true")
     parser.add_argument("--no-logs", action="store_true")
     parser.add_argument("--no-firmware-download-during-transaction", action="store_true")
+    parser.add_argument("--firmware-install-during-transaction", action="store_true")
     parser.add_argument("--cable-lock", action="store_true")
     parser.add_argument("--master-pass-ui", action="store_true")
+    parser.add_argument("--additional-root-certificate-check", action="store_true")
     parser.add_argument("--faults")
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args(argv)
@@ -487,7 +526,10 @@ def main(argv: list[str] | None = None) -> None:
         single_rate_unit=args.single_rate_unit, smart_charging=not args.no_smart_charging,
         firmware_update_cancel=not args.no_firmware_cancel, logs_available=not args.no_logs,
         firmware_download_during_transaction=not args.no_firmware_download_during_transaction,
-        cable_lock=args.cable_lock, master_pass_ui=args.master_pass_ui, faults=args.faults)
+        firmware_install_during_transaction=args.firmware_install_during_transaction,
+        cable_lock=args.cable_lock, master_pass_ui=args.master_pass_ui,
+        additional_root_certificate_check=args.additional_root_certificate_check,
+        faults=args.faults)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(options, Path(args.port_file)))
 
@@ -526,6 +568,10 @@ def simulated_station(options: SimulatedOptions, workdir: Path | None = None
             command.append("--cable-lock")
         if options.master_pass_ui:
             command.append("--master-pass-ui")
+        if options.additional_root_certificate_check:
+            command.append("--additional-root-certificate-check")
+        if options.firmware_install_during_transaction:
+            command.append("--firmware-install-during-transaction")
         for flag, wanted in (("--no-local-list", options.local_auth_list),
                              ("--no-evse-reset", options.evse_reset),
                              ("--no-reserve-connector-zero", options.reserve_connector_zero),

@@ -45,5 +45,10 @@ SIMULATED_FEATURES: dict[OcppVersion, tuple[str, ...]] = {
                        "tx_start_power_path_closed", "tx_start_energy_transfer",
                        "tx_stop_parking_bay_occupancy", "tx_stop_ev_connected",
                        "tx_stop_authorized", "tx_stop_power_path_closed",
-                       "tx_stop_energy_transfer", "iec61851_ev"),
+                       "tx_stop_energy_transfer", "iec61851_ev",
+                       # no CSMS root at security profile 1 (AQ-1); the fallback to the last
+                       # connected network profile (C-47, B10.FR.07)
+                       "csms_root_removable", "network_profile_fallback_to_last",
+                       # a reader shared by the EVSEs (a transaction before the EVSE is known)
+                       "transaction_before_evse_known"),
 }

@@ -64,7 +64,7 @@ async def _retrieve(h: Harness, uses: list[str]) -> None:
     has one), GetInstalledCertificateIds for those types: Accepted, each certificate listed
     with its type and CertificateHashData, nothing of another type."""
     await h.booted()
-    made = {use: root_certificate(f"conformance {use}") for use in uses}
+    made = {use: _new_root(h, use) for use in uses}
     for use, certificate in made.items():
         await _install_accepted(h, use, certificate, step=f"precondition: install a {use}")
     answer = await _installed_ids(h, uses, step="GetInstalledCertificateIdsRequest")
@@ -79,11 +79,22 @@ async def _retrieve(h: Harness, uses: list[str]) -> None:
           others)
 
 
+def _new_root(h: Harness, use: str) -> TestCertificate:
+    """A CA certificate of ``use`` to install: self-signed, but a CSMS root for a station with
+    AdditionalRootCertificateCheck is signed by the one it holds (the harness's test CA), as
+    OCTT's note to TC_M_01 says such a station takes no other."""
+    if use != CSMS_ROOT or not h.sut.claims("additional_root_certificate_check"):
+        return root_certificate(f"conformance {use}")
+    from conformance.station.test_v201_security import _needs_test_ca
+
+    return root_certificate(f"conformance {use}", signed_by=_needs_test_ca(h).ca_root())
+
+
 async def _install_case(h: Harness, use: str) -> None:
     """TC_M_01/02: InstallCertificate of a valid CA certificate: Accepted; then
     GetInstalledCertificateIds for the type lists it."""
     await h.booted()
-    certificate = root_certificate(f"conformance {use}")
+    certificate = _new_root(h, use)
     await _install_accepted(h, use, certificate, step="InstallCertificateRequest")
     answer = await _installed_ids(h, [use], step="GetInstalledCertificateIdsRequest")
     check(answer.get("status") == "Accepted" and _holds(answer, use, certificate),

@@ -211,3 +211,33 @@ async def test_TC_L_15_CS(h: Harness) -> None:
     its transaction ended (StatusNotification Unavailable, L01.FR.07), before the reboot."""
     _waits_for_transactions(h, downloads=True)
     await _update_after_transaction(h, allow_new_sessions=False, downloads=True)
+
+
+@pytest.mark.case("TC_L_16_CS")
+async def test_TC_L_16_CS(h: Harness) -> None:
+    """Secure firmware update, able to update with an ongoing transaction (conditional: a
+    station that installs firmware during a transaction, C-43): (EnergyTransferStarted)
+    UpdateFirmwareRequest (retrieve and install two hours ago): Accepted; Downloading,
+    Downloaded, SignatureVerified, Installing while the transaction runs (no TransactionEvent
+    Ended before Installing); the reboot (reason FirmwareUpdate) and Installed. The driver
+    then ends the transaction."""
+    if not h.sut.claims("firmware_install_during_transaction"):
+        not_applicable("feature firmware_install_during_transaction (installs firmware while "
+                       "a transaction runs)")
+    tokens = h.sut.tokens
+    await h.booted()
+    started = await h.charging201(tokens.valid)
+    async with file_server(h.csms.url) as files:
+        location, image = _publish(h, files, "firmware-16.bin")
+        past = _at(-7200)
+        request_id = await _update(h, location, image, retrieve=past, install=past)
+        records = await _sequence(h, request_id, ("Downloading", "Downloaded",
+                                                  "SignatureVerified", "Installing"))
+    installing = records[-1]
+    ended = [r for r in h.csms.received("TransactionEvent",
+                                        lambda p: p.get("eventType") == "Ended")
+             if r.index > started.index and r.index < installing.index]
+    check(not ended, "Installing", "while the transaction runs (no TransactionEvent Ended "
+          "before it)", [r.payload for r in ended])
+    await _installed(h, request_id, installing)
+    await _stopped(h, tokens.valid, 1)

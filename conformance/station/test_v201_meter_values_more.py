@@ -1,7 +1,8 @@
 """OCPP 2.0.1 Core (conditional), charging station under test: meter values (block J) that
 depend on optional features — signed clock-aligned and sampled values (SignReadings), clock-
-aligned values only while idle (AlignedDataCtrlr.SendDuringIdle) (Part 6 Edition 3, errata
-2025-09)."""
+aligned values only while idle (AlignedDataCtrlr.SendDuringIdle), the Transaction.Begin values
+of a transaction started before its EVSE was known (a reader shared by the EVSEs) (Part 6
+Edition 3, errata 2025-09)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, check, tx_id201
+from conformance.station.harness import Harness, check, is_charging, of_transaction, tx_id201
 from conformance.station.test_v201_meter_values import (
     ALIGNED_INTERVAL_S,
     ALIGNED_MEASURANDS,
     ENERGY,
+    STARTED_MEASURANDS,
     _aligned_set_up,
     _check_values,
+    _measurands,
 )
 from conformance.verdicts import not_applicable
 
@@ -128,3 +131,40 @@ async def test_TC_J_11_CS(h: Harness) -> None:
                             step="set-up: SampledDataCtrlr.SignReadings")
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
     await _signed_update(h, tx, "MeterValuePeriodic", timeout_s=interval + h.wait_s)
+
+
+@pytest.mark.case("TC_J_08_CS")
+async def test_TC_J_08_CS(h: Harness) -> None:
+    """Sampled meter values, context Transaction.Begin, EVSE not known (conditional: a
+    station with more than one EVSE and a reader they share, TxStartPoint Authorized):
+    (TxStartPoint Authorized, SampledDataCtrlr.TxStartedMeasurands set) EnergyTransferStarted:
+    the token at the station's reader starts the transaction before an EVSE is chosen
+    (TransactionEvent Started), the EV plugged in at EVSE 1 (EVConnectedPreSession: the first
+    Updated of the transaction, naming EVSE 1, carries meterValue with context
+    Transaction.Begin and the configured measurands), then Charging."""
+    for feature, meaning in (("transaction_before_evse_known", "a reader shared by the EVSEs"),
+                             ("tx_start_authorized", "TxStartPoint Authorized")):
+        if not h.sut.claims(feature):
+            not_applicable(f"feature {feature} ({meaning})")
+    if h.evses < 2:
+        not_applicable(f"a station with more than one EVSE (this one has {h.evses})")
+    await h.booted()
+    await h.set_variable201("TxCtrlr", "TxStartPoint", "Authorized",
+                            step="set-up: TxCtrlr.TxStartPoint Authorized")
+    await _measurands(h, "SampledDataCtrlr", "TxStartedMeasurands", STARTED_MEASURANDS)
+    await h.act("present_token_station", step="Authorized: token at the station's reader",
+                token=h.sut.tokens.valid)
+    started = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Started",
+                                   where=lambda p: p.get("eventType") == "Started",
+                                   expected="TransactionEvent Started")
+    tx = tx_id201(started)
+    await h.act("plug_in", step="EVConnectedPreSession: plug in", evse=1)
+    step = "EVConnectedPreSession: TransactionEventRequest Updated"
+    updated = await h.csms.receive("TransactionEvent", step=step, where=of_transaction(
+        tx, lambda p: p.get("eventType") == "Updated"), expected="TransactionEvent Updated")
+    check(updated.payload.get("evse", {}).get("id") == 1, step, "evse 1 (now known)",
+          updated.payload)
+    _check_values(updated.payload, "Transaction.Begin", STARTED_MEASURANDS, step=step)
+    await h.csms.receive("TransactionEvent", step="EnergyTransferStarted",
+                         where=of_transaction(tx, is_charging),
+                         expected="a TransactionEvent with chargingState Charging")

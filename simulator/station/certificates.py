@@ -8,6 +8,14 @@ of the issuer's public key (the subjectPublicKey BIT STRING's contents, as OCSP'
 reference CSMS compute it; a root is its own issuer) and the serial number in hex. A certificate
 that does not parse, or that is not valid at the station's time (expired, not yet valid), is
 Rejected.
+
+With SecurityCtrlr.AdditionalRootCertificateCheck (``enable_root_check``, M05.FR.09..FR.17)
+the station holds one CSMSRootCertificate at a time: a new one must be signed by the installed
+one (else Rejected); it replaces it, the old one kept as a fallback until the station has
+connected with the new one. Once the connection attempts with the new root have failed on
+every NetworkConfigurationPriority entry, the next ones use the old root; connecting with the
+new one drops the fallback, connecting with the old one drops the new root (the old one is
+the CSMS root again).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -60,10 +69,31 @@ def valid_at(pem: str, now: datetime) -> bool:
         certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
 
 
+def signed_by(pem: str, issuer_pem: str) -> bool:
+    """The first certificate in ``pem`` names ``issuer_pem``'s subject as its issuer and
+    carries a signature made with ``issuer_pem``'s key."""
+    certificate, issuer = _load(pem), _load(issuer_pem)
+    if certificate is None or issuer is None or certificate.issuer != issuer.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+CSMS_ROOT = "CSMSRootCertificate"
+
+
 class Certificates:
     def __init__(self, version: OcppVersion) -> None:
         self.version = version
         self._installed: list[Installed] = []
+        # AdditionalRootCertificateCheck: the old CSMS root while a new one is not yet proven,
+        # and whether the next connection attempt uses it
+        self.root_check = False
+        self._fallback_root: Installed | None = None
+        self._on_fallback = False
         self.station_certificate: str | None = None  # from CertificateSigned
         self._pending_key: ec.EllipticCurvePrivateKey | None = None  # of the last CSR
 
@@ -74,10 +104,63 @@ class Certificates:
         data = hash_data(pem, self._issuer_of(pem))
         if data is None or not valid_at(pem, now or datetime.now(UTC)):
             return {"status": "Rejected"}
+        if self.root_check and request["certificateType"] == CSMS_ROOT:
+            return self._replace_csms_root(pem, data)
         self._installed = [c for c in self._installed if c.hash_data != data]
         self._installed.append(Installed(request["certificateType"], request["certificate"],
                                          data))
         return {"status": "Accepted"}
+
+    def enable_root_check(self, csms_root_pem: str | None) -> None:
+        """AdditionalRootCertificateCheck true, with ``csms_root_pem`` (the root the station
+        was built to trust) as its one CSMSRootCertificate."""
+        self.root_check = True
+        if csms_root_pem is not None:
+            data = hash_data(csms_root_pem)
+            if data is not None:
+                self._installed = [c for c in self._installed if c.use != CSMS_ROOT]
+                self._installed.append(Installed(CSMS_ROOT, csms_root_pem, data))
+
+    def _replace_csms_root(self, pem: str, data: dict[str, str]) -> dict[str, Any]:
+        """M05.FR.10..FR.12: signed by the installed CSMS root, else Rejected; the old one
+        stays as the fallback."""
+        current = next((c for c in self._installed if c.use == CSMS_ROOT), None)
+        if current is not None and not signed_by(pem, current.pem):
+            return {"status": "Rejected"}
+        self._installed = [c for c in self._installed if c.use != CSMS_ROOT]
+        self._installed.append(Installed(CSMS_ROOT, pem, data))
+        self._fallback_root = current
+        self._on_fallback = False
+        return {"status": "Accepted"}
+
+    def csms_trust(self) -> list[str] | None:
+        """With AdditionalRootCertificateCheck, the CSMS root(s) the next connection attempt
+        trusts: the new one, or the old one after the new one failed (M05.FR.13 / FR.14);
+        None without it (the station trusts what it was built with and every installed
+        CSMS root)."""
+        if not self.root_check:
+            return None
+        if self._on_fallback and self._fallback_root is not None:
+            return [self._fallback_root.pem]
+        return self.pems(CSMS_ROOT)
+
+    def connection_failed(self, every_entry_failed: bool = True) -> None:
+        """A connection attempt failed: once it failed on every NetworkConfigurationPriority
+        entry (M05.FR.15), the next one uses the other root while a new one waits to be
+        proven (the old one, then the new one again, ...)."""
+        if self.root_check and self._fallback_root is not None and every_entry_failed:
+            self._on_fallback = not self._on_fallback
+
+    def connected(self) -> None:
+        """Connected: with the new root, the fallback is dropped (M05.FR.17); with the old
+        one, the new root is (the old one is the CSMS root again)."""
+        if not self.root_check or self._fallback_root is None:
+            return
+        if self._on_fallback:
+            self._installed = [c for c in self._installed if c.use != CSMS_ROOT]
+            self._installed.append(self._fallback_root)
+        self._fallback_root = None
+        self._on_fallback = False
 
     def pems(self, certificate_type: str) -> list[str]:
         """The installed certificates of ``certificate_type`` (PEM), oldest first."""

@@ -206,7 +206,10 @@ class ProtocolBase:
 
         def before_install() -> simpy.Event | None:
             """Installing waits for the transactions to end (L01.FR.06), without new
-            sessions meanwhile unless AllowNewSessionsPendingFirmwareUpdate (L01.FR.07)."""
+            sessions meanwhile unless AllowNewSessionsPendingFirmwareUpdate (L01.FR.07);
+            a station that installs during a transaction goes right on (C-43)."""
+            if st.firmware_install_during_transaction:
+                return None
             idle = st.idle_event()
             if idle is not None and not st.settings.allow_new_sessions_pending_firmware:
                 st.hold_sessions_for_firmware(True)

@@ -238,6 +238,44 @@ class Protocol201(ProtocolBase):
         self._event(evse, tx, "Started", trigger, meter_value=meter,
                     with_token=evse.auth is not None, essential=True)
 
+    def tx_started_without_evse(self, tx: Transaction) -> None:
+        """Started by a token at the station's reader before an EVSE is chosen (TxStartPoint
+        Authorized): no evse, and no meterValue, as no EVSE's meter is known yet — the
+        Transaction.Begin values go in the first event after the EVSE is known (TC_J_08)."""
+        tx.authorized_seen = True
+        self._event_without_evse(tx, "Started", "Authorized", {"chargingState": "Idle"},
+                                 id_token=self.token(tx.id_token or "", tx.token_type or
+                                                     "ISO14443"))
+
+    def tx_ended_without_evse(self, tx: Transaction) -> None:
+        """No EV came for a transaction that never got an EVSE (EVConnectionTimeOut)."""
+        self._event_without_evse(tx, "Ended", "EVConnectTimeout", {
+            "chargingState": "Idle", "stoppedReason": "Timeout"})
+
+    def _event_without_evse(self, tx: Transaction, event_type: str, trigger: str,
+                            info: dict[str, Any], *,
+                            id_token: dict[str, Any] | None = None) -> None:
+        tx.reported_state = info["chargingState"]
+        payload: dict[str, Any] = {"eventType": event_type, "timestamp": self.st.timestamp(),
+                                   "triggerReason": trigger, "seqNo": tx.next_seq(),
+                                   "transactionInfo": {"transactionId": tx.local_id, **info}}
+        if id_token is not None:
+            payload["idToken"] = id_token
+
+        def prepare(message: OutMessage) -> dict[str, Any]:
+            return {**message.payload, "offline": True} if message.queued else message.payload
+
+        self.st.enqueue(OutMessage("TransactionEvent", payload, Kind.TRANSACTION,
+                                   essential=True, prepare=prepare))
+
+    def tx_evse_known(self, evse: EvseState, tx: Transaction) -> None:
+        """The EV plugged in at ``evse`` for a transaction started before the EVSE was known:
+        Updated with the evse and the Transaction.Begin values (TxStartedMeasurands)."""
+        evse.charging_state = "EVConnected"
+        meter = self._meter_value(evse, tx, "Transaction.Begin",
+                                  self.st.settings.tx_started_measurands)
+        self._event(evse, tx, "Updated", "CablePluggedIn", meter_value=meter)
+
     def starts_on_signed_data(self) -> bool:
         """TxStartPoint DataSigned starts the transaction (no earlier point in it)."""
         points = set(self.st.settings.tx_start_points)

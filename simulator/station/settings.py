@@ -950,6 +950,9 @@ class DeviceModel201(StationSettings):
         super().__init__(seed)
         self._variables: dict[tuple[Any, ...], Variable] = {}
         self._components: set[tuple[str, str, int | None, int | None]] = set()
+        # checks beyond the data type, per variable label: the (reasonCode, why) a value is
+        # refused for, else None (NetworkConfigurationPriority: the certificates, A05.FR.02)
+        self.value_checks: dict[str, Callable[[str], tuple[str, str] | None]] = {}
         for variable in _standard_variables(seed, now):
             self.add(variable)
 
@@ -1058,6 +1061,8 @@ class DeviceModel201(StationSettings):
                                                              f"{found.label} is read-only")
             else:
                 value, problem = _checked(found, str(item["attributeValue"]))
+                if problem is None and found.label in self.value_checks:
+                    problem = self.value_checks[found.label](value)
                 if problem is not None:
                     result["attributeStatus"] = "Rejected"
                     result["attributeStatusInfo"] = _status_info(*problem)

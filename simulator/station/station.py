@@ -52,6 +52,7 @@ from simulator.station.auth_store import (
     Decision,
     LocalAuthList,
 )
+from simulator.station.certificates import valid_at
 from simulator.station.evse import (
     BAY_OCCUPIED,
     CABLE_IN_SOCKET,
@@ -126,6 +127,9 @@ class SimStation:
             **({} if self.version is OcppVersion.V16 else {"now": self.utc}))
         self.settings.on_change(self._setting_changed)
         self.network = NetworkProfiles()  # 2.0.1 network connection profiles (B09, B10)
+        if self.version is OcppVersion.V201:
+            self.settings.value_checks[  # type: ignore[attr-defined]
+                "OCPPCommCtrlr.NetworkConfigurationPriority"] = self._priority_problem
         self.auth_cache = AuthorizationCache(self.version, self.settings)
         self.local_list = LocalAuthList(self.version, self.settings)
         self.authorizer = Authorizer(self.settings, self.local_list, self.auth_cache)
@@ -160,6 +164,9 @@ class SimStation:
         # it downloads firmware during a transaction; off: the download waits for the
         # transactions to end, as the installation always does (TC_L_12, L_13)
         self.firmware_download_during_transaction = True
+        # it installs (and activates) firmware during a transaction, which goes on (C-43:
+        # TC_L_16); off: the installation waits for the transactions to end (L01.FR.06)
+        self.firmware_install_during_transaction = False
         self._idle_waiters: list[simpy.Event] = []
         self._back_online: list[simpy.Event] = []
         # station-wide state (1.6 connector 0)
@@ -191,6 +198,9 @@ class SimStation:
         # C16 with a user interface: a master pass waits for its holder's choice (None: no UI)
         self.master_pass_ui = False
         self._master_pass_waiting: str | None = None
+        # 2.0.1: a token accepted at the station's own reader (shared by its EVSEs) before the
+        # driver chose an EVSE, and the transaction it started (TxStartPoint Authorized)
+        self.station_auth: tuple[Authorization, Transaction | None] | None = None
         from simulator.station.protocol16 import Protocol16
         from simulator.station.protocol201 import Protocol201
 
@@ -323,7 +333,9 @@ class SimStation:
         evse.extras.pop(CABLE_IN_SOCKET, None)
         evse.extras.pop(EV_SUSPENDED, None)
         evse.plugged, evse.vehicle, evse.finishing = True, vehicle, False
-        if evse.tx is not None:
+        if evse.tx is None and evse.auth is None and self.station_auth is not None:
+            self._choose_evse(evse)
+        elif evse.tx is not None:
             self.proto.tx_event(evse, evse.tx, "CablePluggedIn")
         elif self._start_due(evse):
             self._begin_tx(evse, "CablePluggedIn")
@@ -481,6 +493,71 @@ class SimStation:
         self.authorized(evse, Authorization(token_id, token_type, verdict.group_id,
                                              since_s=self.env.now))
         return True
+
+    def present_token_station(self, token: Any) -> Gen:
+        """2.0.1: the driver holds ``token`` to the station's own reader, shared by its EVSEs,
+        before choosing one; True if the station accepted it. The authorization waits for an
+        EV plugged in at a free EVSE (EVConnectionTimeOut); with TxStartPoint Authorized the
+        transaction starts now, before the EVSE is known: TransactionEvent Started without
+        evse, its Transaction.Begin values in the first event after the plug-in (TC_J_08)."""
+        token_id, token_type = _token(token)
+        free = [e for e in self.evses if e.tx is None and e.auth is None and e.operative
+                and e.fault is None and not e.plugged]
+        if self.version is OcppVersion.V16 or self.station_auth is not None or not free:
+            yield self.env.timeout(0)
+            return False
+        verdict = yield from self.authorize(token_id, token_type)
+        if not verdict.accepted or self._is_master_pass(verdict) or \
+                self.station_auth is not None:
+            self.event("token_rejected", f"station reader: {token_id} {verdict.status}")
+            return False
+        auth = Authorization(token_id, token_type, verdict.group_id, since_s=self.env.now)
+        tx = None
+        if "Authorized" in self.settings.tx_start_points and not self.firmware_pending:
+            tx = Transaction(local_id=self._next_tx_id(), evse_id=0, connector_id=0,
+                             started_s=self.env.now, meter_start_wh=0.0,
+                             started_offline=not self._online, id_token=token_id,
+                             token_type=token_type)
+            self.event("transaction_started", f"no EVSE yet: {tx.local_id}")
+            self.proto.tx_started_without_evse(tx)  # type: ignore[attr-defined]
+        self.station_auth = (auth, tx)
+        self.env.process(self._station_auth_timeout(auth))
+        return True
+
+    def _station_auth_timeout(self, auth: Authorization) -> Gen:
+        """No EV plugged in within EVConnectionTimeOut: the authorization lapses and its
+        transaction, if one started, ends (EVConnectTimeout, still without an EVSE)."""
+        yield self.env.timeout(self.settings.ev_connection_timeout_s)
+        if self.station_auth is None or self.station_auth[0] is not auth:
+            return
+        tx = self.station_auth[1]
+        self.station_auth = None
+        self.event("connection_timeout", "station reader")
+        if tx is not None:
+            tx.stopped_s, tx.stop_reason = self.env.now, "Timeout"
+            self.proto.tx_ended_without_evse(tx)  # type: ignore[attr-defined]
+
+    def _choose_evse(self, evse: EvseState) -> None:
+        """The EV plugged in at ``evse`` takes the authorization of the station's reader;
+        a transaction started before the EVSE was known goes on here (Updated, with the
+        evse and its Transaction.Begin values)."""
+        assert self.station_auth is not None
+        (auth, tx), self.station_auth = self.station_auth, None
+        evse.auth = auth
+        if tx is None:
+            if self._start_due(evse):
+                self._begin_tx(evse, "CablePluggedIn")
+            return
+        vehicle = evse.vehicle
+        tx.evse_id, tx.connector_id = evse.id, evse.connector_id
+        tx.meter_start_wh = evse.meter.energy_wh
+        if vehicle is not None:
+            tx.vehicle_model, tx.soc_start = vehicle.model.name, vehicle.soc
+            tx.needed_wh = vehicle.needed_wh(evse.spec.kind)
+        self._use_reservation(evse, tx)
+        evse.tx, evse.finishing, evse.charge_since_s = tx, False, None
+        self.proto.tx_evse_known(evse, tx)  # type: ignore[attr-defined]
+        evse.process = self.env.process(self._tx_process(evse, tx))
 
     def _stop_by_group(self, evse: EvseState, token_id: str, token_type: str) -> Gen:
         """1.6 (3.5 / 4.10): another tag whose parentIdTag is the starting tag's may end the
@@ -655,12 +732,10 @@ class SimStation:
     def _begin_tx(self, evse: EvseState, trigger: str) -> Transaction:
         now = self.env.now
         evse.settle(now)
-        self._tx_counter += 1
-        prefix = self.spec.transaction_id_prefix or f"{self.id[:24]}-"
         auth = evse.auth
         vehicle = evse.vehicle
         tx = Transaction(
-            local_id=f"{prefix}{self._tx_counter}", evse_id=evse.id,
+            local_id=self._next_tx_id(), evse_id=evse.id,
             connector_id=evse.connector_id, started_s=now,
             meter_start_wh=evse.meter.energy_wh, started_offline=not self._online,
             id_token=auth.id_token if auth else None,
@@ -678,6 +753,11 @@ class SimStation:
         self.proto.tx_started(evse, tx, trigger)
         evse.process = self.env.process(self._tx_process(evse, tx))
         return tx
+
+    def _next_tx_id(self) -> str:
+        self._tx_counter += 1
+        prefix = self.spec.transaction_id_prefix or f"{self.id[:24]}-"
+        return f"{prefix}{self._tx_counter}"
 
     def _use_reservation(self, evse: EvseState, tx: Transaction) -> None:
         """``tx`` has its token now: the reservation the token holds here ends, and its id
@@ -1201,21 +1281,41 @@ class SimStation:
         profile = self.network.profiles[slot]
         return self.link.open_url(profile.url, profile.security_profile, password)
 
+    def _priority_problem(self, priority: str) -> tuple[str, str] | None:
+        """A NetworkConfigurationPriority the station cannot connect with: a TLS profile
+        without a valid CSMS root certificate (A05.FR.02; a station at security profile 2 or
+        3 was built with one), profile 3 without a client certificate (A05.FR.03)."""
+        settings = self.settings
+        now = self.utc()
+        has_root = settings.security_profile >= 2 or any(
+            valid_at(pem, now) for pem in self.proto.certificates.pems("CSMSRootCertificate"))
+        return self.network.priority_problem(priority, has_root,
+                                             bool(settings.seed.has_client_certificate))
+
     def _network_failed(self) -> None:
         priority = self._network_priority()
+        every_entry_failed = True  # 1.6: one CSMS address
         if priority is not None:
             attempts = self.settings.find(  # type: ignore[attr-defined]
                 "OCPPCommCtrlr", "NetworkProfileConnectionAttempts")
-            self.network.failed(priority, int(attempts.read() or 1) if attempts else 1)
+            network = self.network
+            network.failed(priority, int(attempts.read() or 1) if attempts else 1)
+            # every NetworkConfigurationPriority entry had its attempts (the list wrapped, or
+            # the station now keeps to its last connected profile, B10.FR.07)
+            every_entry_failed = network.pinned or (network.failures == 0 and
+                                                    network.position == 0)
+        # AdditionalRootCertificateCheck: then the other CSMS root (M05.FR.14 / FR.15)
+        self.proto.certificates.connection_failed(every_entry_failed)
 
     def _network_connected(self) -> None:
         """Connected on a network profile: it is the active one (ActiveNetworkProfile), and a
         higher security profile it brings is the station's from now on (A05 upgrade)."""
+        self.proto.certificates.connected()  # a new CSMS root proven (or given up)
         priority = self._network_priority()
         if priority is None:
             return
-        self.network.connected()
         slot = self.network.current(priority)
+        self.network.connected(slot, priority)
         settings = self.settings
         settings.set_actual("OCPPCommCtrlr", "ActiveNetworkProfile",  # type: ignore[attr-defined]
                             str(slot))
@@ -1223,6 +1323,14 @@ class SimStation:
         if profile is not None and profile.security_profile > settings.security_profile:
             settings.set_actual("SecurityCtrlr", "SecurityProfile",  # type: ignore[attr-defined]
                                 str(profile.security_profile))
+
+    def enable_additional_root_certificate_check(self, csms_root_pem: str | None) -> None:
+        """A 2.0.1 station with SecurityCtrlr.AdditionalRootCertificateCheck true (AS-2): one
+        CSMS root at a time, ``csms_root_pem`` the one it was built with (M05.FR.09..FR.17)."""
+        self.proto.certificates.enable_root_check(csms_root_pem)
+        if self.version is OcppVersion.V201:
+            self.settings.set_actual(  # type: ignore[attr-defined]
+                "SecurityCtrlr", "AdditionalRootCertificateCheck", "true")
 
     def _tls_refused(self, error: BaseException) -> None:
         """The station refused the CSMS's TLS: a certificate it does not accept (2.0.1

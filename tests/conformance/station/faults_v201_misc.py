@@ -6,9 +6,10 @@ breaks the rule the case checks (merged into ``faulty_station.FAULTS``).
 * Logs (N01) and firmware (L01): a second GetLog or UpdateFirmware is not answered
   AcceptedCanceled (or Rejected); a station without logs accepts GetLog;
   AllowNewSessionsPendingFirmwareUpdate is not honoured; a download said to wait for the
-  transaction does not.
+  transaction does not; an installation said to go on during a transaction waits for it.
 * Meter values (J): clock-aligned values during a transaction although SendDuringIdle is true;
-  values unsigned although SignReadings is true.
+  values unsigned although SignReadings is true; no Transaction.Begin values once the EVSE of
+  a transaction started before it was known is.
 * Availability (G05): a failed connector lock is not reported.
 * Offline (E12, E14): queued events lose their offline flag or never come, the transaction
   status forgets the queue, a group stop omits its idToken.
@@ -143,6 +144,23 @@ def downloads_during_transaction(station: SimStation) -> None:
     station.firmware_download_during_transaction = True
 
 
+def installs_after_transactions(station: SimStation) -> None:
+    """A station that says it installs during a transaction waits for it to end."""
+    station.firmware_install_during_transaction = False
+
+
+def begin_values_dropped(station: SimStation) -> None:
+    """A transaction started before its EVSE was known never sends its Transaction.Begin
+    values: the Updated event that names the EVSE carries no meterValue."""
+    proto = station.proto
+
+    def tx_evse_known(evse: Any, tx: Any) -> None:
+        evse.charging_state = "EVConnected"
+        proto._event(evse, tx, "Updated", "CablePluggedIn")  # type: ignore[attr-defined]
+
+    proto.tx_evse_known = tx_evse_known  # type: ignore[attr-defined]
+
+
 def _names_no_customer(request: Payload) -> bool:
     return not any(k in request for k in ("idToken", "customerCertificate",
                                           "customerIdentifier"))
@@ -177,6 +195,9 @@ FAULTS: dict[str, Fault] = {
     # SignReadings ignored
     "TC_J_04_CS": unsigned(clock_aligned=True),
     "TC_J_11_CS": unsigned(clock_aligned=False),
+    # the Transaction.Begin values of a transaction started before its EVSE was known are
+    # never sent
+    "TC_J_08_CS": begin_values_dropped,
     # AlignedDataCtrlr.SendDuringIdle ignored
     "TC_J_06_CS": aligned_during_transactions,
     # a second UpdateFirmware while one is pending is answered Accepted
@@ -191,6 +212,8 @@ FAULTS: dict[str, Fault] = {
     "TC_L_13_CS": sessions_never_held,
     "TC_L_14_CS": sessions_held_for_firmware,
     "TC_L_15_CS": sessions_never_held,
+    # installing firmware during a transaction is claimed, but waits for it to end
+    "TC_L_16_CS": installs_after_transactions,
     # a second GetLog while uploading is answered Accepted (the first goes on)
     "TC_N_36_CS": answer("GetLog", with_fields(status="Accepted")),
 }

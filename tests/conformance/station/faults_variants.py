@@ -1,6 +1,7 @@
 """Faulty-station variants for the cases of a station configured otherwise than the usual one
 (conformance/station/test_v16_variants.py) and the last 2.0.1 Core ones
-(test_v201_core_last.py): case id -> the fault that breaks the rule the case
+(test_v201_core_last.py), and the 2.0.1 network profile cases TC_A_20 / TC_B_49
+(test_v201_network_fallback.py): case id -> the fault that breaks the rule the case
 checks (merged into ``faulty_station.FAULTS``; the suite meets them in its variant runs)."""
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ def serves_while_rejected(station: SimStation) -> None:
     station._not_accepted = lambda: False  # type: ignore[method-assign]
 
 
+def tls_priority_without_root(station: SimStation) -> None:
+    """NetworkConfigurationPriority with a TLS profile is Accepted though the station holds
+    no CSMS root certificate (A05.FR.02 not checked)."""
+    station.settings.value_checks.pop(  # type: ignore[attr-defined]
+        "OCPPCommCtrlr.NetworkConfigurationPriority", None)
+
+
+def restarts_priority_list(station: SimStation) -> None:
+    """After every NetworkConfigurationPriority entry failed, the station starts the list
+    again (B10.FR.08) instead of reconnecting with its last connected profile (B10.FR.07)."""
+    station.network.fallback_to_last = False
+
+
 FAULTS: dict[str, Fault] = {
     # a fixed cable that claims to unlock
     "TC_017_2_CS": answer("UnlockConnector", with_fields(status="Unlocked")),
@@ -53,4 +67,6 @@ FAULTS: dict[str, Fault] = {
     "TC_B_57_CS": back_off_never_doubles,
     "TC_L_18_CS": unsigned_firmware_taken,
     "TC_B_30_CS": serves_while_rejected,
+    "TC_A_20_CS": tls_priority_without_root,
+    "TC_B_49_CS": restarts_priority_list,
 }

@@ -19,6 +19,7 @@ from tests.conformance.station import (
     faults_v201_misc,
     faults_v201_remote,
     faults_v201_res_dm,
+    faults_v201_root_check,
     faults_v201_sc_get,
     faults_v201_sc_set,
     faults_v201_tx_options,
@@ -135,7 +136,8 @@ FAULTS: dict[str, Fault] = {**_FIRST}
 for _area in (faults_v16_core, faults_v201_core, faults_v201_lal_res, faults_security,
               faults_profiles, faults_variants, faults_v201_sc_set, faults_v201_sc_get,
               faults_v201_res_dm, faults_v201_auth_cache, faults_v201_auth_local,
-              faults_v201_tx_options, faults_v201_remote, faults_v201_misc):
+              faults_v201_tx_options, faults_v201_remote, faults_v201_misc,
+              faults_v201_root_check):
     _twice = FAULTS.keys() & _area.FAULTS.keys()
     assert not _twice, f"{_area.__name__}: cases with a fault already: {sorted(_twice)}"
     FAULTS.update(_area.FAULTS)

@@ -170,8 +170,10 @@ VARIANTS: dict[str, Variant] = {
     # a 1.6 station at security profile 1 (ws:// with Basic auth), upgraded to 2 on the same
     # address
     "1.6-profile-1": Variant("1.6", ("TC_083_CS",), {"security_profile": 1}),
-    # a 2.0.1 station at security profile 1 (ws:// with Basic auth), upgraded to 2
-    "2.0.1-profile-1": Variant("2.0.1", ("TC_A_19_CS",), {"security_profile": 1}),
+    # a 2.0.1 station at security profile 1 (ws:// with Basic auth), upgraded to 2; without
+    # a CSMS root certificate it refuses a TLS profile in NetworkConfigurationPriority
+    "2.0.1-profile-1": Variant("2.0.1", ("TC_A_19_CS", "TC_A_20_CS"),
+                               {"security_profile": 1}),
     # a 2.0.1 station with two EVSEs: reservations of an unspecified EVSE or of a connector
     # type leave one free EVSE per reservation, and Reserved shows only when they take up all
     "2.0.1-two-evses": Variant("2.0.1", ("TC_H_08_CS", "TC_H_09_CS", "TC_H_10_CS", "TC_H_12_CS",
@@ -184,7 +186,10 @@ VARIANTS: dict[str, Variant] = {
                                          "TC_B_41_CS", "TC_F_12_CS", "TC_F_14_CS",
                                          # a new session, or none, while a firmware
                                          # update waits for a transaction
-                                         "TC_L_14_CS", "TC_L_15_CS"),
+                                         "TC_L_14_CS", "TC_L_15_CS",
+                                         # a transaction started at the shared reader
+                                         # before the EVSE is known
+                                         "TC_J_08_CS"),
                                {"stations": [{"id": "CONF-CS-1", "evses": 2}]}),
     # a 2.0.1 station whose charging profiles take W only (SmartChargingCtrlr.RateUnit)
     "2.0.1-one-rate-unit": Variant("2.0.1", ("TC_K_12_CS", "TC_K_42_CS"), {
@@ -198,6 +203,9 @@ VARIANTS: dict[str, Variant] = {
     "2.0.1-plain": Variant("2.0.1", ("TC_H_13_CS", "TC_B_15_CS", "TC_B_28_CS", "TC_B_29_CS",
                                      "TC_L_11_CS", "TC_L_12_CS", "TC_L_13_CS"),
                            {"features": []}),
+    # a 2.0.1 station that installs firmware during a transaction (C-43), which goes on
+    "2.0.1-firmware-install-during-tx": Variant("2.0.1", ("TC_L_16_CS",), {
+        "features": [*CLAIMED["2.0.1"], "firmware_install_during_transaction"]}),
     # a 2.0.1 station whose cable lock keeps the EV out until a driver is authorized
     "2.0.1-cable-lock": Variant("2.0.1", ("TC_C_05_CS",), {
         "features": [*CLAIMED["2.0.1"], "cable_lock_before_authorization"]}),
@@ -208,6 +216,12 @@ VARIANTS: dict[str, Variant] = {
     "2.0.1-master-pass-ui": Variant("2.0.1", ("TC_C_47_CS", "TC_C_48_CS"), {
         "features": [*CLAIMED["2.0.1"], "master_pass_ui"],
         "stations": [{"id": "CONF-CS-1", "evses": 2}]}),
+    # a 2.0.1 station with AdditionalRootCertificateCheck true (one CSMS root at a time, a new
+    # one signed by the old one), over TLS so that its CSMS root is the harness's test CA
+    "2.0.1-root-check": Variant("2.0.1", ("TC_M_09_CS", "TC_M_30_CS", "TC_M_31_CS",
+                                          "TC_B_47_CS"), {
+        "security_profile": 2,
+        "features": [*CLAIMED["2.0.1"], "additional_root_certificate_check"]}),
     # a 2.0.1 station like a DC charger: a fixed cable, and an EV with basic IEC 61851-1
     # signalling is not one it charges
     "2.0.1-dc-fixed-cable": Variant("2.0.1", ("TC_E_27_CS", "TC_E_54_CS"), {"features": [
