@@ -24,7 +24,11 @@ import pytest
 from chargeloop.ocppj import JsonlTraceWriter, OcppVersion
 from chargeloop.runs import RunFolder
 from conformance.catalogue import NOT_IN_PROGRAMME, Case, catalogue, in_scope, profile_code
-from conformance.station.simulated_claims import SIMULATED_FEATURES, SIMULATED_PROFILES
+from conformance.station.simulated_claims import (
+    SIMULATED_FEATURES,
+    SIMULATED_PROFILES,
+    SIMULATED_TIMEOUT_S,
+)
 from conformance.sut import Sut, SutError, load_sut
 from conformance.verdicts import (
     NOT_APPLICABLE_PREFIX,
@@ -148,6 +152,9 @@ def _sut(config: pytest.Config) -> Sut:
         sut = replace(sut, url=config.getoption("--csms-url"))
     profiles = list(sut.profiles)
     claimed = config.getoption("--profile")
+    if not path and config.getoption("--simulated"):
+        sut = replace(sut, answer_timeout_s=SIMULATED_TIMEOUT_S,
+                      action_timeout_s=SIMULATED_TIMEOUT_S)
     if not path and not claimed and config.getoption("--simulated"):
         # the simulated station's own claims
         claimed = SIMULATED_PROFILES[sut.version]

@@ -1,5 +1,6 @@
 """What the simulator's station claims as a system under test, as a vendor's SUT file would:
-the certification profiles it implements besides Core, and its optional features.
+the certification profiles it implements besides Core, its optional features, and how long
+it may take to answer or act.
 
 ``--simulated`` without a SUT file and without ``--profile`` runs with these claims, so the
 one-command demo checks everything the simulated station does, not Core alone. The suite's
@@ -52,3 +53,8 @@ SIMULATED_FEATURES: dict[OcppVersion, tuple[str, ...]] = {
                        # a reader shared by the EVSEs (a transaction before the EVSE is known)
                        "transaction_before_evse_known"),
 }
+
+# How long the harness gives the simulated station (without a SUT file) to answer or to act,
+# and so how long a "no such message" window lasts: it acts within milliseconds, and a real
+# charger's default (60 s) would make the one-command demo take hours.
+SIMULATED_TIMEOUT_S = 5.0
