@@ -1043,6 +1043,8 @@ class SimStation:
         for evse in self.evses:
             self._refresh(evse)
         self._refresh_station()
+        # a new reservation may expire before the timer's next wake-up (a heartbeat away)
+        self._wake_timer()
 
     def _wake(self, evse: EvseState) -> None:
         wake = evse.wake

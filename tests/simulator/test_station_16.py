@@ -545,3 +545,23 @@ async def test_charging_limit_zero_suspends_the_evse(tmp_path: Path) -> None:
         assert station.status(1) == "Charging" and station.power_w(1) == pytest.approx(7000)
         assert statuses(w.recorder, "CS16-ZERO", 1)[-3:] == [
             "Charging", "SuspendedEVSE", "Charging"]
+
+
+async def test_a_reservation_expires_on_time_between_heartbeats(tmp_path: Path) -> None:
+    """A reservation that expires before the next heartbeat is handed back at its expiry, not
+    at the heartbeat (the station's timer is woken when a reservation is made)."""
+    async with world(tmp_path) as w:
+        await w.core.auth.upsert("TAG-RES")
+        station = w.station(spec16("CS16-X", evses=SOCKETS))
+        station.start()
+        await w.run(10)
+        assert station.settings.heartbeat_interval_s >= 60
+        expiry = w.clock.iso(w.clock.now + 20)
+        assert (await w.command("CS16-X", "ReserveNow", {
+            "connectorId": 1, "expiryDate": expiry, "idTag": "TAG-RES",
+            "reservationId": 43}))["status"] == "Accepted"
+        await w.run(5)
+        assert station.status(1) == "Reserved"
+        await w.run(20)
+        assert station.status(1) == "Available"
+        assert len(station.reservations) == 0
