@@ -6,9 +6,11 @@ actions) work."""
 from __future__ import annotations
 
 import json
+import random
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -235,10 +237,26 @@ def variant_of(case_id: str, version: str) -> str | None:
                  if v.version == version and case_id in v.cases), None)
 
 
+_HANDED_OUT: set[int] = set()
+_HANDING_OUT = threading.Lock()
+
+
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free port for the harness to listen on later, below Linux's ephemeral range (32768
+    and up): the dozens of processes this module starts get their ports from that range, so
+    none of them can take this one meanwhile (a port from bind(0) could be)."""
+    with _HANDING_OUT:
+        for port in random.sample(range(20000, 30000), 200):
+            if port in _HANDED_OUT:
+                continue
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free port between 20000 and 29999")
 
 
 def bench_listen(tmp_path: Path) -> dict[str, Any]:
