@@ -173,6 +173,13 @@ async def booted(station: TestStation, evses: int = 1, *, step: str = "Booted") 
     return answer
 
 
+async def booted_station(stations: StationPool) -> TestStation:
+    """A station of the pool, connected and "Booted"."""
+    station = await stations.connected()
+    await booted(station)
+    return station
+
+
 def id_token(token: str, kind: str = "ISO14443") -> dict[str, str]:
     return {"idToken": token, "type": kind}
 

@@ -11,13 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conformance.csms.harness import (
-    StationPool,
-    booted,
-    check,
-    csms_sends,
-    now_iso,
-)
+from conformance.csms.harness import StationPool, booted, booted_station, check, csms_sends, now_iso
 from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -38,8 +32,7 @@ def _is_uri(value: object) -> bool:
 
 async def _update_firmware(stations: StationPool, triggers: Triggers, sut: Sut
                            ) -> tuple[TestStation, IncomingCall]:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "UpdateFirmware",
                             {"location": FIRMWARE_LOCATION, "retrieveDate": now_iso()},
                             {}, step="UpdateFirmware.req", timeout_s=sut.action_timeout_s)
@@ -113,8 +106,7 @@ async def test_TC_044_3_CSMS(stations: StationPool, triggers: Triggers, sut: Sut
 
 async def _get_diagnostics(stations: StationPool, triggers: Triggers, sut: Sut
                            ) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "GetDiagnostics",
                             {"location": DIAGNOSTICS_LOCATION}, None,
                             step="GetDiagnostics.req", timeout_s=sut.action_timeout_s)

@@ -10,7 +10,7 @@ import pytest
 from conformance.csms.harness import (
     StationPool,
     boot_payload,
-    booted,
+    booted_station,
     check,
     csms_sends,
     now_iso,
@@ -61,8 +61,7 @@ async def test_TC_054_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     is given); the triggered messages are answered (BootNotification Accepted, Heartbeat with
     currentTime).
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     for message in TRIGGERED:
         request = {"requestedMessage": message}
         if message in ("MeterValues", "StatusNotification"):
@@ -85,8 +84,7 @@ async def test_TC_055_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) 
     Charge Point answers Rejected and sends nothing.
     Validated: TriggerMessage.req with requestedMessage MeterValues.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "TriggerMessage",
                             {"requestedMessage": "MeterValues", "connectorId": 1},
                             {"status": "Rejected"}, step="TriggerMessage.req",

@@ -10,7 +10,7 @@ from conformance.csms.harness import (
     StationPool,
     Transaction201,
     authorized,
-    booted,
+    booted_station,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -24,8 +24,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def _authorize(stations: StationPool, token: str) -> dict:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     answer = await station.call("Authorize", {"idToken": id_token(token)},
                                 step="AuthorizeRequest")
     return answer
@@ -60,8 +59,7 @@ async def test_TC_C_07_CSMS(stations: StationPool, sut: Sut) -> None:
 async def test_TC_E_04_CSMS(stations: StationPool, sut: Sut) -> None:
     """Local start, authorization first: Authorize Accepted, TransactionEvent Started with the
     idToken answered Accepted, the transaction's events answered; then it ends."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, "CONF-TX-E04")
     ended = await tx.event("Ended", "StopAuthorized", charging_state="EVConnected",
                            token=sut.tokens.valid, stopped_reason="Local", meter_wh=1000,
@@ -74,8 +72,7 @@ async def test_TC_E_04_CSMS(stations: StationPool, sut: Sut) -> None:
 async def _started_with_token(stations: StationPool, token: str, tx_id: str) -> tuple[Any, dict]:
     """Cable plugged in (TransactionEvent Started, no idToken), then the token presented from
     the station's cache (no Authorize): the Updated event carries it."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await station.call("StatusNotification", status_payload(station.version, 1, "Occupied"),
                        step="StatusNotification Occupied")
     tx = Transaction201(station, tx_id)
@@ -106,8 +103,7 @@ async def test_TC_C_20_CSMS(stations: StationPool, sut: Sut) -> None:
 
 async def _clear_cache(stations: StationPool, triggers: Triggers, sut: Sut,
                        status: str) -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "ClearCache", {}, {"status": status},
                             step="ClearCacheRequest", timeout_s=sut.action_timeout_s)
     check(call.payload == {}, "ClearCacheRequest", "an empty ClearCacheRequest", call.payload)
@@ -132,8 +128,7 @@ async def test_TC_C_38_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 async def test_TC_C_39_CSMS(stations: StationPool, sut: Sut) -> None:
     """Authorization by GroupId: a transaction started with one token is stopped with another
     of the same group; the CSMS answers both with the group's groupIdToken (and Accepted)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, "CONF-TX-C39")
     first = await station.call("Authorize", {"idToken": id_token(sut.tokens.valid)},
                                step="AuthorizeRequest (starting token)")
@@ -155,8 +150,7 @@ async def test_TC_C_39_CSMS(stations: StationPool, sut: Sut) -> None:
 async def test_TC_E_03_CSMS(stations: StationPool, sut: Sut) -> None:
     """Local start, cable plugged in first: Started on CablePluggedIn without a token, then
     Authorize Accepted and the Updated event with the token answered Accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await station.call("StatusNotification", status_payload(station.version, 1, "Occupied"),
                        step="StatusNotification Occupied")
     tx = Transaction201(station, "CONF-TX-E03")
@@ -175,8 +169,7 @@ async def test_TC_E_03_CSMS(stations: StationPool, sut: Sut) -> None:
 async def test_TC_E_15_CSMS(stations: StationPool, sut: Sut) -> None:
     """Stop, StopAuthorized locally: the same token presented again is Accepted, and the Ended
     event (stoppedReason Local) is answered."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, "CONF-TX-E15")
     await authorized(station, sut.tokens.valid, step="StopAuthorized")
     answer = await tx.event("Updated", "StopAuthorized", token=sut.tokens.valid,
@@ -203,8 +196,7 @@ async def test_TC_E_16_CSMS(stations: StationPool, sut: Sut) -> None:
 async def test_TC_E_21_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Stop, StopAuthorized remotely: the CSMS sends RequestStopTransaction with the running
     transaction's id; the station ends it (RemoteStop)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, "CONF-TX-E21")
     call = await csms_sends(station, triggers, "RequestStopTransaction",
                             {"transactionId": tx.id}, {"status": "Accepted"},

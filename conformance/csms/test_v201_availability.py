@@ -8,7 +8,7 @@ import pytest
 
 from conformance.csms.harness import (
     StationPool,
-    booted,
+    booted_station,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -25,8 +25,7 @@ STATION, EVSE, CONNECTOR = (False, False), (True, False), (True, True)
 
 async def _change(stations: StationPool, triggers: Triggers, sut: Sut, scope: tuple[bool, bool],
                   status: str, *, ongoing: bool = False, case: str = "") -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     if ongoing:
         await energy_transfer_started_201(station, sut.tokens.valid, f"CONF-TX-{case}")
     wants_evse, wants_connector = scope

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from chargeloop.certificate_hash import certificate_hash_data
+from conformance.csms.csr import certificate_signing_request, chain_problem
 from conformance.csms.harness import StationPool, check, csms_sends, now_iso
-from conformance.csms.test_v201_security_more import _chain_problem, _csr
 from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -338,7 +338,7 @@ async def _signed_at_request(stations: StationPool, triggers: Triggers, sut: Sut
                                step="TriggerMessageRequest", timeout_s=sut.action_timeout_s)
     check(trigger.payload.get("requestedMessage") == requested, "TriggerMessageRequest",
           f"requestedMessage {requested}", trigger.payload)
-    csr, public_der = _csr(station.identity)
+    csr, public_der = certificate_signing_request(station.identity)
     signed = station.expect("CertificateSigned")
     response = await station.call("SignCertificate", {
         "csr": csr, "certificateType": certificate_type}, step="SignCertificateRequest")
@@ -351,7 +351,7 @@ async def _signed_at_request(stations: StationPool, triggers: Triggers, sut: Sut
     omitted = STATION_CERTIFICATE if certificate_type == STATION_CERTIFICATE else None
     check(call.payload.get("certificateType", omitted) == certificate_type,
           "CertificateSignedRequest", f"certificateType {certificate_type}", call.payload)
-    problem = _chain_problem(str(call.payload.get("certificateChain", "")), public_der)
+    problem = chain_problem(str(call.payload.get("certificateChain", "")), public_der)
     check(problem is None, "CertificateSignedRequest",
           "a certificate chain for the CSR's key", problem)
     return station

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check
+from conformance.csms.harness import StationPool, booted_station, check
 from conformance.sut import Sut
 
 pytestmark = pytest.mark.asyncio
@@ -23,8 +23,7 @@ async def test_TC_P_02_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: the CSMS answers with a DataTransferResponse (not a CALLERROR) whose status is
     Rejected, UnknownVendorId or UnknownMessageId (never Accepted: it cannot have handled it).
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     answer = await station.call("DataTransfer", {
         "vendorId": UNKNOWN_VENDOR, "messageId": "ConformanceProbe",
         "data": {"probe": True}}, step="DataTransferRequest")
@@ -41,8 +40,7 @@ async def test_TC_P_03_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: the CSMS takes it like any Heartbeat: a schema-valid HeartbeatResponse with
     currentTime, no CALLERROR.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     answer = await station.call("Heartbeat", {"customData": {
         "vendorId": CUSTOM_VENDOR, "conformanceNote": "custom data the CSMS may ignore"}},
         step="HeartbeatRequest with customData")

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check, csms_sends, id_token, now_iso
+from conformance.csms.harness import (
+    StationPool,
+    booted_station,
+    check,
+    csms_sends,
+    id_token,
+    now_iso,
+)
 from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -29,8 +36,7 @@ UPLOAD_LOCATION = "https://logs.chargeloop.test/upload"
 
 
 async def _started(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     return station
 
 

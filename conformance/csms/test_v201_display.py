@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+from conformance.csms.display201 import CONTENT, MESSAGE_ID, display_message, set_display_message
 from conformance.csms.harness import (
     StationPool,
-    booted,
+    booted_station,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -28,9 +29,6 @@ from conformance.sut import Sut
 from conformance.triggers import Triggers
 
 pytestmark = pytest.mark.asyncio
-
-MESSAGE_ID = 1
-CONTENT = "Conformance test message"
 
 
 def _time(value: Any) -> datetime | None:
@@ -43,39 +41,6 @@ def _time(value: Any) -> datetime | None:
 def _future(value: Any) -> bool:
     moment = _time(value)
     return moment is not None and moment > datetime.now(moment.tzinfo)
-
-
-def _message(message_id: int = MESSAGE_ID, *, priority: str = "NormalCycle",
-             content: str = CONTENT, message_format: str = "UTF8",
-             **extra: Any) -> dict[str, Any]:
-    return {"id": message_id, "priority": priority,
-            "message": {"format": message_format, "content": content}, **extra}
-
-
-async def _started(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
-    return station
-
-
-async def _set_message(station: TestStation, triggers: Triggers, sut: Sut,
-                       wanted: dict[str, Any], answer: str = "Accepted", *,
-                       step: str = "SetDisplayMessageRequest") -> dict[str, Any]:
-    """The CSMS's SetDisplayMessageRequest for ``wanted``, answered ``answer``; validated: the
-    message's id, priority, format and content as asked, and its transactionId, state,
-    startDateTime and endDateTime present exactly when asked for (values: per case)."""
-    call = await csms_sends(station, triggers, "SetDisplayMessage", {"message": wanted},
-                            {"status": answer}, step=step, timeout_s=sut.action_timeout_s)
-    got = call.payload.get("message", {})
-    for key in ("id", "priority"):
-        check(got.get(key) == wanted[key], step, f"message.{key} {wanted[key]}", call.payload)
-    for key in ("format", "content"):
-        check(got.get("message", {}).get(key) == wanted["message"][key], step,
-              f"message.message.{key} {wanted['message'][key]!r}", call.payload)
-    for key in ("transactionId", "state", "startDateTime", "endDateTime"):
-        check((key in got) == (key in wanted), step,
-              f"message.{key}" if key in wanted else f"no message.{key}", call.payload)
-    return got
 
 
 async def _get_messages(station: TestStation, triggers: Triggers, sut: Sut,
@@ -111,8 +76,8 @@ async def test_TC_O_01_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Set Display Message, success (O01): the CSMS sends SetDisplayMessageRequest (validated:
     message id, priority NormalCycle, format UTF8 and content as asked, no transactionId),
     answered Accepted."""
-    station = await _started(stations)
-    await _set_message(station, triggers, sut, _message())
+    station = await booted_station(stations)
+    await set_display_message(station, triggers, sut, display_message())
 
 
 @pytest.mark.case("TC_O_12_CSMS")
@@ -120,11 +85,11 @@ async def test_TC_O_12_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Set Display Message, replace (O06): the CSMS sets a message (validated as in TC_O_01),
     answered Accepted, then sends a second SetDisplayMessageRequest with the same message id
     and another content (validated), answered Accepted."""
-    station = await _started(stations)
-    first = await _set_message(station, triggers, sut, _message())
-    second = await _set_message(station, triggers, sut,
-                                _message(content=CONTENT + " (replaced)"),
-                                step="second SetDisplayMessageRequest")
+    station = await booted_station(stations)
+    first = await set_display_message(station, triggers, sut, display_message())
+    second = await set_display_message(station, triggers, sut,
+                                       display_message(content=CONTENT + " (replaced)"),
+                                       step="second SetDisplayMessageRequest")
     check(second.get("id") == first.get("id"), "second SetDisplayMessageRequest",
           f"message.id {first.get('id')} (the message to replace)", second)
 
@@ -133,8 +98,9 @@ async def test_TC_O_12_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 async def test_TC_O_13_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Set Display Message, display at StartTime (O01): SetDisplayMessageRequest (validated as
     in TC_O_01) with a startDateTime in the future, answered Accepted."""
-    station = await _started(stations)
-    got = await _set_message(station, triggers, sut, _message(startDateTime=now_iso(3600)))
+    station = await booted_station(stations)
+    got = await set_display_message(station, triggers, sut,
+                                    display_message(startDateTime=now_iso(3600)))
     check(_future(got.get("startDateTime")), "SetDisplayMessageRequest",
           "message.startDateTime in the future", got)
 
@@ -143,8 +109,9 @@ async def test_TC_O_13_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 async def test_TC_O_14_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Set Display Message, remove after EndTime (O01): SetDisplayMessageRequest (validated as
     in TC_O_01) with an endDateTime in the future, answered Accepted."""
-    station = await _started(stations)
-    got = await _set_message(station, triggers, sut, _message(endDateTime=now_iso(3600)))
+    station = await booted_station(stations)
+    got = await set_display_message(station, triggers, sut,
+                                    display_message(endDateTime=now_iso(3600)))
     check(_future(got.get("endDateTime")), "SetDisplayMessageRequest",
           "message.endDateTime in the future", got)
 
@@ -154,9 +121,9 @@ async def test_TC_O_17_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Set Display Message, NotSupportedPriority (O01): SetDisplayMessageRequest with priority
     AlwaysFront (validated as in TC_O_01), answered NotSupportedPriority; the CSMS goes on
     answering the station (Heartbeat)."""
-    station = await _started(stations)
-    await _set_message(station, triggers, sut, _message(priority="AlwaysFront"),
-                       "NotSupportedPriority")
+    station = await booted_station(stations)
+    await set_display_message(station, triggers, sut, display_message(priority="AlwaysFront"),
+                              "NotSupportedPriority")
     await station.call("Heartbeat", {}, step="HeartbeatRequest")
 
 
@@ -165,9 +132,9 @@ async def test_TC_O_18_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Set Display Message, NotSupportedState (O01): SetDisplayMessageRequest with state
     Charging (validated as in TC_O_01, message.state Charging), answered NotSupportedState;
     the CSMS goes on answering the station (Heartbeat)."""
-    station = await _started(stations)
-    got = await _set_message(station, triggers, sut, _message(state="Charging"),
-                             "NotSupportedState")
+    station = await booted_station(stations)
+    got = await set_display_message(station, triggers, sut, display_message(state="Charging"),
+                                    "NotSupportedState")
     check(got.get("state") == "Charging", "SetDisplayMessageRequest", "message.state Charging",
           got)
     await station.call("Heartbeat", {}, step="HeartbeatRequest")
@@ -178,10 +145,11 @@ async def test_TC_O_19_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Set Display Message, NotSupportedMessageFormat (O01): SetDisplayMessageRequest with
     format HTML (validated as in TC_O_01), answered NotSupportedMessageFormat; the CSMS goes on
     answering the station (Heartbeat)."""
-    station = await _started(stations)
-    await _set_message(station, triggers, sut,
-                       _message(message_format="HTML", content="<b>" + CONTENT + "</b>"),
-                       "NotSupportedMessageFormat")
+    station = await booted_station(stations)
+    await set_display_message(station, triggers, sut,
+                              display_message(message_format="HTML",
+                                              content="<b>" + CONTENT + "</b>"),
+                              "NotSupportedMessageFormat")
     await station.call("Heartbeat", {}, step="HeartbeatRequest")
 
 
@@ -189,8 +157,8 @@ async def test_TC_O_19_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 async def test_TC_O_26_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Set Display Message, rejected (O01): SetDisplayMessageRequest (validated as in TC_O_01)
     answered Rejected; the CSMS goes on answering the station (Heartbeat)."""
-    station = await _started(stations)
-    await _set_message(station, triggers, sut, _message(), "Rejected")
+    station = await booted_station(stations)
+    await set_display_message(station, triggers, sut, display_message(), "Rejected")
     await station.call("Heartbeat", {}, step="HeartbeatRequest")
 
 
@@ -201,10 +169,11 @@ async def _for_transaction(stations: StationPool, triggers: Triggers, sut: Sut, 
                            **extra: Any) -> dict[str, Any]:
     """A transaction runs; the CSMS sends SetDisplayMessageRequest for it (validated as in
     TC_O_01, with message.transactionId the ongoing transaction's), answered Accepted."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     tx_id = f"CONF-TX-{case}"
     await energy_transfer_started_201(station, sut.tokens.valid, tx_id)
-    got = await _set_message(station, triggers, sut, _message(transactionId=tx_id, **extra))
+    got = await set_display_message(station, triggers, sut,
+                                    display_message(transactionId=tx_id, **extra))
     check(got.get("transactionId") == tx_id, "SetDisplayMessageRequest",
           f"message.transactionId {tx_id} (the ongoing transaction)", got)
     return got
@@ -242,9 +211,10 @@ async def test_TC_O_10_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     transaction ongoing, SetDisplayMessageRequest (validated as in TC_O_01) with a
     message.transactionId, answered UnknownTransaction; the CSMS goes on answering the
     station (Heartbeat)."""
-    station = await _started(stations)
-    await _set_message(station, triggers, sut, _message(transactionId="CONF-TX-O10-UNKNOWN"),
-                       "UnknownTransaction")
+    station = await booted_station(stations)
+    await set_display_message(station, triggers, sut,
+                              display_message(transactionId="CONF-TX-O10-UNKNOWN"),
+                              "UnknownTransaction")
     await station.call("Heartbeat", {}, step="HeartbeatRequest")
 
 
@@ -256,9 +226,9 @@ async def test_TC_O_02_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Get all Display Messages, success (O03): GetDisplayMessagesRequest (validated: a
     requestId, no id, priority or state filter), answered Accepted; NotifyDisplayMessages
     with the configured message and the requestId is answered."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     call = await _get_messages(station, triggers, sut, {}, "Accepted")
-    await _notify(station, call.payload["requestId"], [_message()])
+    await _notify(station, call.payload["requestId"], [display_message()])
 
 
 @pytest.mark.case("TC_O_03_CSMS")
@@ -266,7 +236,7 @@ async def test_TC_O_03_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Get all Display Messages, none configured (O03): GetDisplayMessagesRequest (validated:
     a requestId, no filter), answered Unknown; the CSMS goes on answering the station
     (Heartbeat)."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     await _get_messages(station, triggers, sut, {}, "Unknown")
     await station.call("Heartbeat", {}, step="HeartbeatRequest")
 
@@ -276,9 +246,9 @@ async def test_TC_O_07_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Get a specific Display Message by id (O04): GetDisplayMessagesRequest (validated: a
     requestId, id [the message's id], no priority or state), answered Accepted;
     NotifyDisplayMessages with that message is answered."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     call = await _get_messages(station, triggers, sut, {"id": [MESSAGE_ID]}, "Accepted")
-    await _notify(station, call.payload["requestId"], [_message()])
+    await _notify(station, call.payload["requestId"], [display_message()])
 
 
 @pytest.mark.case("TC_O_08_CSMS")
@@ -286,10 +256,10 @@ async def test_TC_O_08_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Get specific Display Messages by priority (O04): GetDisplayMessagesRequest (validated:
     a requestId, priority NormalCycle, no id or state), answered Accepted;
     NotifyDisplayMessages with the matching message is answered."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     call = await _get_messages(station, triggers, sut, {"priority": "NormalCycle"},
                                "Accepted")
-    await _notify(station, call.payload["requestId"], [_message()])
+    await _notify(station, call.payload["requestId"], [display_message()])
 
 
 @pytest.mark.case("TC_O_09_CSMS")
@@ -297,9 +267,9 @@ async def test_TC_O_09_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Get specific Display Messages by state (O04): GetDisplayMessagesRequest (validated: a
     requestId, state Idle, no id or priority), answered Accepted; NotifyDisplayMessages with
     the matching message is answered."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     call = await _get_messages(station, triggers, sut, {"state": "Idle"}, "Accepted")
-    await _notify(station, call.payload["requestId"], [_message(state="Idle")])
+    await _notify(station, call.payload["requestId"], [display_message(state="Idle")])
 
 
 @pytest.mark.case("TC_O_11_CSMS")
@@ -307,7 +277,7 @@ async def test_TC_O_11_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Get specific Display Messages, unknown parameters (O04): GetDisplayMessagesRequest
     (validated: a requestId, the id, priority and state filters asked for), answered Unknown;
     the CSMS goes on answering the station (Heartbeat)."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     await _get_messages(station, triggers, sut, {"id": [MESSAGE_ID + 99],
                                                  "priority": "InFront", "state": "Faulted"},
                         "Unknown")
@@ -330,8 +300,8 @@ async def test_TC_O_04_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Clear Display Message, success (O05): a message is set (SetDisplayMessageRequest,
     validated as in TC_O_01, Accepted); the CSMS sends ClearDisplayMessageRequest (validated:
     id the message's id), answered Accepted."""
-    station = await _started(stations)
-    got = await _set_message(station, triggers, sut, _message())
+    station = await booted_station(stations)
+    got = await set_display_message(station, triggers, sut, display_message())
     await _clear(station, triggers, sut, got["id"], "Accepted")
 
 
@@ -339,6 +309,6 @@ async def test_TC_O_04_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 async def test_TC_O_05_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Clear Display Message, unknown key (O05): ClearDisplayMessageRequest (validated: the id
     asked for) answered Unknown; the CSMS goes on answering the station (Heartbeat)."""
-    station = await _started(stations)
+    station = await booted_station(stations)
     await _clear(station, triggers, sut, MESSAGE_ID + 99, "Unknown")
     await station.call("Heartbeat", {}, step="HeartbeatRequest")

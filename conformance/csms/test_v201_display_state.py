@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.csms.harness import StationPool, check
-from conformance.csms.test_v201_display import _message, _set_message, _started
+from conformance.csms.display201 import display_message, set_display_message
+from conformance.csms.harness import StationPool, booted_station, check
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 
@@ -24,7 +24,7 @@ async def test_TC_O_25_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     SetDisplayMessageRequest for a message shown only while charging (validated as in
     TC_O_01: message id, priority NormalCycle, format UTF8 and content as asked, no
     transactionId, start or end time; and message.state Charging), answered Accepted."""
-    station = await _started(stations)
-    got = await _set_message(station, triggers, sut, _message(state="Charging"))
+    station = await booted_station(stations)
+    got = await set_display_message(station, triggers, sut, display_message(state="Charging"))
     check(got.get("state") == "Charging", "SetDisplayMessageRequest", "message.state Charging",
           got)

@@ -22,7 +22,7 @@ from conformance.csms.harness import (
     csms_sends,
     energy_transfer_started_201,
 )
-from conformance.csms.test_v201_smart_charging import EVSE, charging_profile, new_tx_id
+from conformance.csms.smart_charging201 import EVSE, charging_profile, new_tx_id
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 

@@ -20,7 +20,7 @@ import pytest
 
 from conformance.csms.harness import (
     StationPool,
-    booted,
+    booted_station,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -109,8 +109,7 @@ async def _reboot_and_installed(stations: StationPool, station: TestStation,
 
 
 async def _started(stations: StationPool) -> TestStation:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     return station
 
 

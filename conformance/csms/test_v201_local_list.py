@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check, csms_sends, id_token
+from conformance.csms.harness import (
+    StationPool,
+    booted_station,
+    check,
+    csms_sends,
+    id_token,
+)
 from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -49,8 +55,7 @@ async def test_TC_D_01_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     at least one entry, every entry with its idTokenInfo (a full list replaces the station's
     list: entries without idTokenInfo would be removals, only meaningful in a differential
     update)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _send_local_list(station, triggers, sut, {
         "versionNumber": 1, "updateType": "Full",
         "localAuthorizationList": [_entry(sut.tokens.valid), _entry(sut.tokens.valid_2)]})
@@ -72,8 +77,7 @@ async def test_TC_D_02_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     updating an entry); 2. the station answers Accepted. Validated: updateType Differential,
     versionNumber above 0, a localAuthorizationList whose entries carry idTokenInfo (an update,
     not a removal)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _send_local_list(station, triggers, sut, {
         "versionNumber": 2, "updateType": "Differential",
         "localAuthorizationList": [_entry(sut.tokens.valid_2)]})
@@ -94,8 +98,7 @@ async def test_TC_D_03_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     entry); 2. the station answers Accepted. Validated: updateType Differential, versionNumber
     above 0, a localAuthorizationList whose entries have no idTokenInfo (an entry without
     idTokenInfo is removed from the station's list)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _send_local_list(station, triggers, sut, {
         "versionNumber": 3, "updateType": "Differential",
         "localAuthorizationList": [_entry(sut.tokens.valid_2, None)]})
@@ -114,8 +117,7 @@ async def test_TC_D_04_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Before: Booted. Steps: 1. the CSMS sends SendLocalListRequest (full, no entries: the
     station's list is emptied); 2. the station answers Accepted. Validated: updateType Full,
     versionNumber above 0, localAuthorizationList absent or empty."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _send_local_list(station, triggers, sut, {
         "versionNumber": 4, "updateType": "Full"})
     check(call.payload.get("updateType") == "Full", "SendLocalListRequest", "updateType Full",
@@ -127,8 +129,7 @@ async def test_TC_D_04_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 async def _get_version(stations: StationPool, triggers: Triggers, sut: Sut,
                        answer: int) -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     waiting = station.expect("GetLocalListVersion")
     handle = triggers.start("GetLocalListVersion", station.identity, {})
     call = await station.receive("GetLocalListVersion", sut.action_timeout_s,

@@ -21,7 +21,7 @@ from conformance.csms.harness import (
     StationPool,
     Transaction201,
     authorized,
-    booted,
+    booted_station,
     check,
     energy_transfer_started_201,
     id_token,
@@ -73,8 +73,7 @@ def meter_value(value_wh: float, context: str, *, signed: bool = False,
 
 async def _charging(stations: StationPool, sut: Sut, tx_id: str
                     ) -> tuple[TestStation, Transaction201]:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, tx_id)
     return station, tx
 
@@ -97,8 +96,7 @@ async def test_TC_J_01_CSMS(stations: StationPool, sut: Sut) -> None:
     timestamp on the interval boundary), then the same for the main meter (evseId 0).
     Validated: each is answered with a (schema-valid) MeterValuesResponse, no CALLERROR.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     for evse_id in (1, 0):
         answer = await station.call("MeterValues", {
             "evseId": evse_id, "meterValue": [meter_value(12345.0, "Sample.Clock",
@@ -172,8 +170,7 @@ async def test_TC_J_07_CSMS(stations: StationPool, sut: Sut) -> None:
     meterValue of context Transaction.Begin.
     Validated: the CSMS answers with a TransactionEventResponse, no CALLERROR.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await station.call("StatusNotification", status_payload(station.version, 1, "Occupied"),
                        step="StatusNotification Occupied")
     tx = Transaction201(station, new_tx_id("J07"))
@@ -194,8 +191,7 @@ async def test_TC_J_08_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: the CSMS answers both with a TransactionEventResponse (idTokenInfo Accepted),
     no CALLERROR.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await authorized(station, sut.tokens.valid)
     tx_id = new_tx_id("J08")
     step = "TransactionEventRequest (Started, no evse)"
@@ -265,8 +261,7 @@ async def test_TC_J_11_CSMS(stations: StationPool, sut: Sut) -> None:
     carries signedMeterData, signingMethod, encodingMethod and publicKey.
     Validated: the CSMS answers every one with a TransactionEventResponse, no CALLERROR.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await station.call("StatusNotification", status_payload(station.version, 1, "Occupied"),
                        step="StatusNotification Occupied")
     tx = Transaction201(station, new_tx_id("J11"))

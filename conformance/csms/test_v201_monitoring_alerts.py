@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check, csms_sends, now_iso
+from conformance.csms.harness import StationPool, booted_station, check, csms_sends, now_iso
 from conformance.harness_station import TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -140,8 +140,7 @@ async def test_TC_N_49_CSMS(stations: StationPool) -> None:
     Available); NotifyEventRequest (trigger Alerting, cleared true, actualValue within the
     threshold, eventNotificationType CustomMonitor, the monitor's id). Validated: the CSMS
     answers with a (schema-valid) NotifyEventResponse."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _notify_event(station, {
         "trigger": "Alerting", "actualValue": "7400", "cleared": True,
         "eventNotificationType": "CustomMonitor", "variableMonitoringId": 1, **POWER},

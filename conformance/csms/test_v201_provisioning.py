@@ -6,7 +6,7 @@ import pytest
 import websockets
 
 from chargeloop.ocppj.transport.websocket import station_url
-from conformance.csms.harness import StationPool, booted, check, csms_sends
+from conformance.csms.harness import StationPool, booted, booted_station, check, csms_sends
 from conformance.sut import Sut
 from conformance.triggers import Triggers
 
@@ -28,8 +28,7 @@ async def test_TC_B_01_CSMS(stations: StationPool, sut: Sut) -> None:
 @pytest.mark.case("TC_B_06_CSMS")
 async def test_TC_B_06_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Get Variables, single value: the CSMS asks for exactly one variable."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     wanted = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
     call = await csms_sends(station, triggers, "GetVariables", {"getVariableData": [wanted]},
                             None, step="GetVariablesRequest", timeout_s=sut.action_timeout_s)
@@ -42,8 +41,7 @@ async def test_TC_B_06_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 @pytest.mark.case("TC_B_09_CSMS")
 async def test_TC_B_09_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Set Variables, single value: the CSMS sets exactly one variable, with a value."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     wanted = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
               "attributeValue": "600"}
     call = await csms_sends(station, triggers, "SetVariables", {"setVariableData": [wanted]},
@@ -60,8 +58,7 @@ async def test_TC_B_09_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 async def test_TC_B_20_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Reset OnIdle without a transaction: the Reset has no evseId (errata 2024-09); after the
     station's reboot its BootNotification is answered Accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "Reset", {"type": "OnIdle"},
                             {"status": "Accepted"}, step="ResetRequest",
                             timeout_s=sut.action_timeout_s)

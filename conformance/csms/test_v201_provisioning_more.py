@@ -13,7 +13,7 @@ from conformance.csms.harness import (
     StationPool,
     Transaction201,
     boot_payload,
-    booted,
+    booted_station,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -48,8 +48,7 @@ async def test_TC_B_07_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     station answers a getVariableResult per requested variable, Accepted with a value.
     Validated: the request holds more than one getVariableData, each naming a component and a
     variable, no two the same."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "GetVariables", {"getVariableData": _VARIABLES},
                             None, step="GetVariablesRequest", timeout_s=sut.action_timeout_s)
     data = call.payload.get("getVariableData", [])
@@ -74,8 +73,7 @@ async def test_TC_B_10_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Before: Booted. Steps: 1. the CSMS sends SetVariablesRequest for several variables; 2. the
     station answers a setVariableResult per variable, Accepted. Validated: the request holds
     more than one setVariableData, each with a component, a variable and an attributeValue."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     wanted = [{**item, "attributeValue": value}
               for item, value in zip(_VARIABLES, ("600", "120"), strict=True)]
     call = await csms_sends(station, triggers, "SetVariables", {"setVariableData": wanted},
@@ -94,8 +92,7 @@ async def test_TC_B_10_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 async def _base_report(stations: StationPool, triggers: Triggers, sut: Sut,
                        report_base: str) -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "GetBaseReport",
                             {"requestId": 1201, "reportBase": report_base},
                             {"status": "Accepted"}, step="GetBaseReportRequest",
@@ -206,8 +203,7 @@ async def test_TC_B_21_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     answers Scheduled; 3. the driver stops the transaction (StopAuthorized, EVDisconnected),
     the CSMS answers; 4. the station reboots: BootNotification. Validated: type OnIdle and no
     evseId (errata 2024-09); the stop token and the BootNotification accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, _tx_id("B21"))
     await _reset(station, triggers, sut, "OnIdle", "Scheduled")
     await _stopped_by_driver(tx, sut.tokens.valid)
@@ -223,8 +219,7 @@ async def test_TC_B_22_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     ResetCommand, stoppedReason ImmediateReset, answered by the CSMS; 4. it reboots:
     BootNotification. Validated: type Immediate and no evseId (errata 2024-09); the Ended
     event answered; the BootNotification accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, _tx_id("B22"))
     await _reset(station, triggers, sut, "Immediate", "Accepted")
     await _immediate_end(tx)
@@ -247,8 +242,7 @@ async def test_TC_B_25_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Accepted; 3. the EVSE restarts (StatusNotification Unavailable, Available). Validated: the
     evseId of the station's EVSE (without a transaction OnIdle and Immediate both reset at
     once, so either type)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _reset(station, triggers, sut, None, "Accepted", evse_id=1)
     await _evse_back(station, 1)
 
@@ -261,8 +255,7 @@ async def test_TC_B_26_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     of the transaction; 2. the station answers Scheduled; 3. the driver stops the transaction
     (StopAuthorized, EVDisconnected), the CSMS answers; 4. the EVSE restarts. Validated: type
     OnIdle with the transaction's evseId; the stop token accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, _tx_id("B26"))
     await _reset(station, triggers, sut, "OnIdle", "Scheduled", evse_id=tx.evse_id)
     await _stopped_by_driver(tx, sut.tokens.valid)
@@ -278,8 +271,7 @@ async def test_TC_B_27_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     (TransactionEvent Ended, ResetCommand, ImmediateReset), answered by the CSMS; 4. the EVSE
     restarts. Validated: type Immediate with the transaction's evseId; the Ended event
     answered."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, _tx_id("B27"))
     await _reset(station, triggers, sut, "Immediate", "Accepted", evse_id=tx.evse_id)
     await _immediate_end(tx)
@@ -291,8 +283,7 @@ async def test_TC_B_27_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 async def _network_profile(stations: StationPool, triggers: Triggers, sut: Sut,
                            answer: str) -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     profile = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": sut.url,
                "messageTimeout": 30, "securityProfile": 1 if station.password else 0,
                "ocppInterface": "Wired0"}

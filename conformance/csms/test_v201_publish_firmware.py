@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check, csms_sends
+from conformance.csms.harness import StationPool, booted_station, check, csms_sends
 from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import Triggers
@@ -45,8 +45,7 @@ def _needs_local_controller(sut: Sut) -> None:
 
 async def _started(stations: StationPool, sut: Sut) -> TestStation:
     _needs_local_controller(sut)
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     return station
 
 

@@ -15,6 +15,7 @@ from conformance.csms.harness import (
     StationPool,
     Transaction201,
     booted,
+    booted_station,
     check,
     csms_sends,
     energy_transfer_started_201,
@@ -64,8 +65,7 @@ async def test_TC_F_01_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     (triggerReason RemoteStart, the idToken, the request's remoteStartId); then Charging.
     Validated: RequestStartTransaction has the valid idToken and evseId 1 with a remoteStartId;
     the TransactionEvent with the idToken is answered idTokenInfo.status Accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await station.call("StatusNotification", status_payload(station.version, 1, "Occupied"),
                        step="StatusNotification Occupied")
     tx = Transaction201(station, "CONF-TX-F01")
@@ -86,8 +86,7 @@ async def test_TC_F_01_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 async def _remote_first(stations: StationPool, triggers: Triggers, sut: Sut, tx_id: str, *,
                         authorize: bool) -> tuple[TestStation, Transaction201]:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     request = await _remote_start(station, triggers, sut, {"status": "Accepted"},
                                   remote_start_id=102 if authorize else 103)
     if authorize:
@@ -159,8 +158,7 @@ async def test_TC_F_06_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Validated: UnlockConnectorRequest evseId 1 and connectorId 1 (F05.FR.01)."""
     if not sut.claims("unlock_connector"):
         not_applicable("unlock_connector: the SUT does not claim to send UnlockConnector")
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await csms_sends(station, triggers, "UnlockConnector",
                             {"evseId": 1, "connectorId": 1}, {"status": "Unlocked"},
                             step="UnlockConnectorRequest", timeout_s=sut.action_timeout_s)
@@ -206,8 +204,7 @@ async def test_TC_F_11_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     sends MeterValues for EVSE 1 (context Trigger), which the CSMS answers.
     Validated: requestedMessage MeterValues and evse.id 1."""
     _needs_trigger_message(sut)
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _trigger(station, triggers, sut, "MeterValues", {"id": 1})
     await station.call("MeterValues", _meter_values(1), step="MeterValuesRequest (Trigger)")
 
@@ -229,8 +226,7 @@ async def test_TC_F_12_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 async def _triggered_transaction_event(stations: StationPool, triggers: Triggers, sut: Sut,
                                        evse: dict[str, int] | None, tx_id: str) -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, tx_id)
     await _trigger(station, triggers, sut, "TransactionEvent", evse)
     await tx.event("Updated", "Trigger", charging_state="Charging", meter_wh=500,
@@ -262,8 +258,7 @@ async def test_TC_F_15_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     LogStatusNotification status Idle, which the CSMS answers.
     Validated: requestedMessage LogStatusNotification, no evse."""
     _needs_trigger_message(sut)
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _trigger(station, triggers, sut, "LogStatusNotification", None)
     await station.call("LogStatusNotification", {"status": "Idle"},
                        step="LogStatusNotificationRequest (Idle)")
@@ -276,8 +271,7 @@ async def test_TC_F_18_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     status Idle, which the CSMS answers. Validated: requestedMessage
     FirmwareStatusNotification, no evse."""
     _needs_trigger_message(sut)
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _trigger(station, triggers, sut, "FirmwareStatusNotification", None)
     await station.call("FirmwareStatusNotification", {"status": "Idle"},
                        step="FirmwareStatusNotificationRequest (Idle)")
@@ -288,8 +282,7 @@ async def test_TC_F_20_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Trigger message Heartbeat (F06). Steps: Booted; the CSMS sends TriggerMessage
     (Heartbeat); Accepted; the station sends Heartbeat. Validated: requestedMessage Heartbeat,
     no evse; the Heartbeat is answered with a currentTime."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _trigger(station, triggers, sut, "Heartbeat", None)
     answer = await station.call("Heartbeat", {}, step="HeartbeatRequest (Trigger)")
     check(bool(answer.get("currentTime")), "HeartbeatResponse", "a currentTime", answer)
@@ -297,8 +290,7 @@ async def test_TC_F_20_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 
 async def _triggered_status(stations: StationPool, triggers: Triggers, sut: Sut, *,
                             occupied: bool) -> None:
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     if occupied:
         await station.call("StatusNotification", status_payload(station.version, 1, "Occupied"),
                            step="StatusNotification Occupied (cable plugged in)")
@@ -334,8 +326,7 @@ async def test_TC_F_27_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     TriggerMessage (here: SignChargingStationCertificate); the station answers NotImplemented.
     Validated: a schema-valid TriggerMessageRequest with the requested message; the CSMS takes
     the answer and keeps serving the station (a Heartbeat is answered)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _trigger(station, triggers, sut, "SignChargingStationCertificate", None,
                    status="NotImplemented")
     await station.call("Heartbeat", {}, step="Heartbeat after the NotImplemented answer")

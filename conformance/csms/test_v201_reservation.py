@@ -17,6 +17,7 @@ from conformance.csms.harness import (
     StationPool,
     Transaction201,
     booted,
+    booted_station,
     check,
     csms_sends,
     id_token,
@@ -102,8 +103,7 @@ async def test_TC_H_01_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Reserved; the same token is presented: Authorize, StatusNotification Occupied,
     TransactionEvent Started with the reservationId. Validated: ReserveNow's idToken, evseId 1
     and a future expiryDateTime; Authorize and the Started event answered Accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _reserve(station, triggers, sut, 1)
     await _reserved(station)
     await _use_reservation(station, sut, call.payload["id"], sut.tokens.valid, "CONF-TX-H01")
@@ -116,8 +116,7 @@ async def test_TC_H_07_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     reservation expires on the station (the suite does not wait out the expiry it plays):
     StatusNotification Available and ReservationStatusUpdate (the reservation's id, Expired),
     which the CSMS answers. Validated: ReserveNow's fields; ReservationStatusUpdate answered."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _reserve(station, triggers, sut, 7)
     await _reserved(station)
     await station.call("StatusNotification", status_payload(station.version, 1, "Available"),
@@ -136,8 +135,7 @@ async def test_TC_H_08_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     if not sut.claims("reserve_unspecified_evse"):
         not_applicable("reserve_unspecified_evse: the SUT does not claim ReserveNow without "
                        "an evseId")
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _reserve(station, triggers, sut, 8, evse=False)
     await _use_reservation(station, sut, call.payload["id"], sut.tokens.valid, "CONF-TX-H08")
 
@@ -176,8 +174,7 @@ async def test_TC_H_15_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     if not sut.claims("reserve_connector_type"):
         not_applicable("reserve_connector_type: the SUT does not claim ReserveNow for a "
                        "connector type")
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _reserve(station, triggers, sut, 15, evse=False,
                           extra={"connectorType": "cType2"})
     check(call.payload.get("connectorType") == "cType2", "ReserveNowRequest",
@@ -189,8 +186,7 @@ async def test_TC_H_17_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Cancel reservation of an EVSE, success (H02). Steps: ReserveNow for EVSE 1, Accepted;
     StatusNotification Reserved; the CSMS sends CancelReservation; Accepted; StatusNotification
     Available. Validated: CancelReservation's reservationId is the reservation's id (H02.FR.01)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _reserve(station, triggers, sut, 17)
     await _reserved(station)
     reservation_id = call.payload["id"]
@@ -212,8 +208,7 @@ async def test_TC_H_19_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     can match the reservation); the transaction starts with the reservationId.
     Validated: ReserveNow carries groupIdToken = the SUT's group id; the Authorize answer's
     groupIdToken equals it; the Started event answered Accepted."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     group = sut.tokens.group_id
     call = await _reserve(station, triggers, sut, 19,
                           extra={"groupIdToken": {"idToken": group, "type": "Central"}})
@@ -235,8 +230,7 @@ async def test_TC_H_20_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     Accepted; Reserved; the connector faults: StatusNotification Faulted and
     ReservationStatusUpdate (the reservation's id, Removed), which the CSMS answers.
     Validated: ReserveNow's fields; ReservationStatusUpdate answered."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     call = await _reserve(station, triggers, sut, 20)
     await _reserved(station)
     await station.call("StatusNotification", status_payload(station.version, 1, "Faulted"),
@@ -253,7 +247,6 @@ async def test_TC_H_22_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     """Reserve a specific EVSE, the station configured to reject (H01): the CSMS sends
     ReserveNow; the station answers Rejected. Validated: ReserveNow's fields; the CSMS takes
     the rejection and keeps serving the station (a Heartbeat is answered)."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     await _reserve(station, triggers, sut, 22, answer="Rejected")
     await station.call("Heartbeat", {}, step="Heartbeat after the rejection")

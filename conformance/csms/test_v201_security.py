@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.csms.harness import StationPool, booted, check
+from conformance.csms.harness import StationPool, booted_station, check
 from conformance.sut import Sut
 from conformance.verdicts import not_applicable
 
@@ -24,8 +24,7 @@ async def test_TC_A_01_CSMS(stations: StationPool, sut: Sut) -> None:
     """Basic authentication, valid username/password: the connection is accepted and the
     BootNotification answered Accepted."""
     _password(sut)
-    station = await stations.connected()
-    await booted(station)
+    await booted_station(stations)
 
 
 @pytest.mark.case("TC_A_02_CSMS")

@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import secrets
 
 import pytest
 
-from conformance.csms.harness import CHANGED_PASSWORDS, StationPool, booted, check, csms_sends
+from conformance.csms.csr import certificate_signing_request, chain_problem
+from conformance.csms.harness import (
+    CHANGED_PASSWORDS,
+    StationPool,
+    booted_station,
+    check,
+    csms_sends,
+)
 from conformance.harness_station import IncomingCall, TestStation
 from conformance.sut import Sut
 from conformance.triggers import TriggerHandle, Triggers
@@ -100,8 +106,7 @@ async def _restore(stations: StationPool, triggers: Triggers, sut: Sut, original
 async def _password_case(stations: StationPool, triggers: Triggers, sut: Sut,
                          status: str) -> None:
     original = _password(sut)
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     asked = secrets.token_hex(12)
     sent: str | None = None
     try:
@@ -151,43 +156,6 @@ async def test_TC_A_10_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
 # -- A_11: certificate update at the CSMS's request (A02) --------------------------------------
 
 
-def _csr(identity: str) -> tuple[str, bytes]:
-    """A PEM CSR for ``identity`` (CN) on a fresh P-256 key, and that key's public DER."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, identity),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chargeloop conformance"),
-    ])).sign(key, hashes.SHA256())
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return request.public_bytes(serialization.Encoding.PEM).decode(), public
-
-
-def _chain_problem(chain_pem: str, public_der: bytes) -> str | None:
-    """Why ``chain_pem`` is not a certificate chain for the CSR's key (None: it is)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        certificates = x509.load_pem_x509_certificates(chain_pem.encode())
-    except ValueError as exc:
-        return f"not a PEM certificate chain: {exc}"
-    leaf = certificates[0]
-    leaf_key = leaf.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-    if leaf_key != public_der:
-        return "the first certificate is not for the CSR's public key"
-    for child, parent in itertools.pairwise(certificates):
-        if child.issuer != parent.subject:
-            return f"{child.subject.rfc4514_string()} is not issued by the next certificate"
-    return None
-
-
 @pytest.mark.case("TC_A_11_CSMS")
 async def test_TC_A_11_CSMS(stations: StationPool, triggers: Triggers, sut: Sut) -> None:
     """Update Charging Station Certificate by request of CSMS - Success - Charging Station
@@ -200,8 +168,7 @@ async def test_TC_A_11_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     SignChargingStationCertificate; SignCertificateResponse Accepted; CertificateSignedRequest
     with certificateType ChargingStationCertificate (or absent) and a PEM chain whose first
     certificate is for the CSR's key, each certificate issued by the next."""
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     trigger = await csms_sends(station, triggers, "TriggerMessage",
                                {"requestedMessage": "SignChargingStationCertificate"},
                                {"status": "Accepted"}, step="TriggerMessageRequest",
@@ -209,7 +176,7 @@ async def test_TC_A_11_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     check(trigger.payload.get("requestedMessage") == "SignChargingStationCertificate",
           "TriggerMessageRequest", "requestedMessage SignChargingStationCertificate",
           trigger.payload)
-    csr, public_der = _csr(station.identity)
+    csr, public_der = certificate_signing_request(station.identity)
     signed = station.expect("CertificateSigned")
     answer = await station.call("SignCertificate", {
         "csr": csr, "certificateType": "ChargingStationCertificate"},
@@ -222,6 +189,6 @@ async def test_TC_A_11_CSMS(stations: StationPool, triggers: Triggers, sut: Sut)
     check(call.payload.get("certificateType", "ChargingStationCertificate")
           == "ChargingStationCertificate", "CertificateSignedRequest",
           "certificateType ChargingStationCertificate", call.payload)
-    problem = _chain_problem(str(call.payload.get("certificateChain", "")), public_der)
+    problem = chain_problem(str(call.payload.get("certificateChain", "")), public_der)
     check(problem is None, "CertificateSignedRequest",
           "a certificate chain for the CSR's key", problem)

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.csms.harness import (
     StationPool,
-    booted,
+    booted_station,
     check,
     energy_transfer_started_201,
     now_iso,
@@ -54,8 +54,7 @@ async def test_TC_I_01_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: CostUpdatedRequest.transactionId is the running transaction's id; totalCost is
     a non-negative amount.
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     waiting = station.expect("CostUpdated")
     tx = await energy_transfer_started_201(station, sut.tokens.valid, new_tx_id("I01"))
     await tx.event("Updated", "MeterValuePeriodic", extra=_periodic(2000.0),
@@ -80,8 +79,7 @@ async def test_TC_I_02_CSMS(stations: StationPool, sut: Sut) -> None:
     Validated: the TransactionEventResponse to the Ended event carries totalCost, a
     non-negative amount (the final cost the station shows).
     """
-    station = await stations.connected()
-    await booted(station)
+    station = await booted_station(stations)
     tx = await energy_transfer_started_201(station, sut.tokens.valid, new_tx_id("I02"))
     await tx.event("Updated", "MeterValuePeriodic", extra=_periodic(2000.0),
                    step="TransactionEventRequest (Updated, MeterValuePeriodic)")

@@ -10,9 +10,11 @@ from typing import Any
 from chargeloop.ocppj import OcppVersion
 from conformance.station.actions import Actions
 from conformance.station.csms import Received, TestCsms, Where, now_iso
+from conformance.station.listener import TlsControl, tls_control
 from conformance.sut import Sut
-from conformance.verdicts import CaseFailed
+from conformance.verdicts import CaseFailed, not_applicable, not_run
 
+TLS_PROFILES = (2, 3)  # the security profiles whose CSMS serves TLS
 CONNECT_LIMIT_S = 30.0  # at most this long for a station to (re)connect and boot
 
 
@@ -48,6 +50,19 @@ class Harness:
     def wait_s(self) -> float:
         """How long the station may take to do what a step implies."""
         return self.sut.action_timeout_s
+
+    def own_test_ca(self) -> TlsControl:
+        """The TLS control of the harness's own test CA, which the cases that change the
+        station's TLS roots need: not applicable below security profile 2, not run where the
+        SUT file names a server certificate of its own."""
+        if self.sut.security_profile not in TLS_PROFILES:
+            not_applicable(f"tls_server: security profile 2 or 3 (the SUT file gives "
+                           f"{self.sut.security_profile})")
+        control = tls_control()
+        if control is None:
+            not_run("needs the harness's own test CA (the SUT file names a server certificate)")
+            raise AssertionError("unreachable")
+        return control
 
     async def act(self, name: str, *, step: str, **params: Any) -> dict[str, Any]:
         return await self.actions.perform(name, step=step, case=self.case_id, **params)
@@ -317,9 +332,20 @@ def is_charging(payload: dict[str, Any]) -> bool:
     return payload.get("transactionInfo", {}).get("chargingState") == "Charging"
 
 
-def of_transaction(tx: str, where: Where) -> Where:
-    """``where`` for the 2.0.1 TransactionEvents of transaction ``tx`` only."""
-    return lambda p: p.get("transactionInfo", {}).get("transactionId") == tx and where(p)
+def is_ended(payload: dict[str, Any]) -> bool:
+    """A 2.0.1 TransactionEvent of eventType Ended."""
+    return payload.get("eventType") == "Ended"
+
+
+def is_offline(payload: dict[str, Any]) -> bool:
+    """A 2.0.1 TransactionEvent the station queued while it was offline."""
+    return payload.get("offline") is True
+
+
+def of_transaction(tx: str, where: Where | None = None) -> Where:
+    """The 2.0.1 TransactionEvents of transaction ``tx`` (that also match ``where``)."""
+    return lambda p: p.get("transactionInfo", {}).get("transactionId") == tx and \
+        (where is None or where(p))
 
 
 # -- charging schedules (GetCompositeSchedule validations) ------------------------------------

@@ -20,13 +20,7 @@ from typing import Any
 
 import pytest
 
-from conformance.station.harness import (
-    Harness,
-    check,
-    of_transaction,
-    token_of,
-    tx_id201,
-)
+from conformance.station.harness import Harness, check, is_ended, of_transaction, token_of, tx_id201
 from conformance.verdicts import CaseFailed, not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -45,10 +39,6 @@ def _info(status: str) -> dict[str, Any]:
 
 def _with_token(token: str) -> Where:
     return lambda p: token_of(p) == token
-
-
-def _ended(p: dict[str, Any]) -> bool:
-    return p.get("eventType") == "Ended"
 
 
 def _needs(h: Harness, feature: str | None = None, what: str = "") -> None:
@@ -72,10 +62,10 @@ async def _stopped_and_unplugged(h: Harness, token: str, tx: str, *, step: str) 
         where=of_transaction(tx, lambda p: p.get("triggerReason") == "StopAuthorized"),
         expected=f"a TransactionEvent of {tx} with triggerReason StopAuthorized")
     await h.act("unplug", step=f"{step}: EVDisconnected: unplug", evse=1)
-    if not _ended(stop.payload):
+    if not is_ended(stop.payload):
         await h.csms.receive("TransactionEvent",
                              step=f"{step}: EVDisconnected: TransactionEventRequest",
-                             where=of_transaction(tx, _ended), expected=f"transaction {tx} Ended")
+                             where=of_transaction(tx, is_ended), expected=f"transaction {tx} Ended")
     await h.status(1, "Available", step=f"{step}: StatusNotification Available")
 
 
@@ -134,7 +124,7 @@ async def _deauthorized(h: Harness, tx: str) -> None:
         where=of_transaction(tx, lambda p: p.get("triggerReason") == "Deauthorized"),
         expected=f"a TransactionEvent of {tx} with triggerReason Deauthorized")
     info = event.payload["transactionInfo"]
-    if _ended(event.payload):
+    if is_ended(event.payload):
         check(info.get("stoppedReason") == "DeAuthorized", step,
               "eventType Ended with stoppedReason DeAuthorized", event.payload)
     else:
@@ -280,7 +270,7 @@ async def _refused_after_offline_start(h: Harness, stop: bool, max_energy_wh: in
 
 
 def _stopped_or_suspended(tx: str) -> Where:
-    return of_transaction(tx, lambda p: _ended(p) or p.get("triggerReason") == "Deauthorized" or
+    return of_transaction(tx, lambda p: is_ended(p) or p.get("triggerReason") == "Deauthorized" or
                p.get("transactionInfo", {}).get("chargingState") == "SuspendedEVSE")
 
 
@@ -317,13 +307,13 @@ async def test_TC_C_17_CS(h: Harness) -> None:
     tx = await _refused_after_offline_start(h, stop=False, max_energy_wh=0)
     suspended = await h.csms.receive(
         "TransactionEvent", step="energy transfer stopped",
-        where=of_transaction(tx, lambda p: _ended(p) or p.get("transactionInfo", {}).get(
+        where=of_transaction(tx, lambda p: is_ended(p) or p.get("transactionInfo", {}).get(
             "chargingState") == "SuspendedEVSE"),
         expected=f"a TransactionEvent of {tx} with chargingState SuspendedEVSE")
-    check(not _ended(suspended.payload), "energy transfer stopped",
+    check(not is_ended(suspended.payload), "energy transfer stopped",
           "the transaction goes on (eventType not Ended)", suspended.payload)
     await h.csms.nothing("TransactionEvent", step="the transaction goes on", within_s=h.wait_s,
-                         where=of_transaction(tx, _ended), expected=f"transaction {tx} not Ended")
+                         where=of_transaction(tx, is_ended), expected=f"transaction {tx} not Ended")
 
 
 @pytest.mark.case("TC_C_18_CS")

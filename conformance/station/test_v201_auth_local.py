@@ -19,42 +19,21 @@ import pytest
 from conformance.station.csms import Where
 from conformance.station.harness import (
     Harness,
-    Received,
     check,
     is_charging,
     of_transaction,
     token_of,
     tx_id201,
 )
+from conformance.station.transactions201 import (
+    CABLE_LOCK,
+    arrived_after,
+    authorization_on,
+    ev_connected_pre_session,
+)
 from conformance.verdicts import not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-CABLE_LOCK = ("cable_lock_before_authorization (a cable lock keeps the EV from being "
-              "connected before authorization)")
-
-
-def arrived_after(h: Harness, first: Received | None = None) -> Where:
-    """Messages that arrived after ``first`` (default: from now on; those before do not
-    count)."""
-    earlier = {id(r.payload) for r in h.csms.inbox if first is None or r.index < first.index}
-    return lambda p: id(p) not in earlier
-
-
-async def authorization_on(h: Harness) -> None:
-    """Configuration State: AuthCtrlr.Enabled true (if implemented and writable),
-    AuthCtrlr.DisableRemoteAuthorization false (if implemented)."""
-    await h.set_variable201_if_implemented(
-        "AuthCtrlr", "Enabled", "true", step="configuration: AuthCtrlr.Enabled true")
-    await h.set_if_implemented201(
-        "AuthCtrlr", "DisableRemoteAuthorization", "false",
-        step="configuration: AuthCtrlr.DisableRemoteAuthorization false")
-
-
-async def ev_connected_pre_session(h: Harness, evse: int = 1) -> None:
-    """"EVConnectedPreSession": the EV is plugged in; the station reports Occupied."""
-    await h.act("plug_in", step="EVConnectedPreSession: plug in", evse=evse)
-    await h.status(evse, "Occupied", step="EVConnectedPreSession: StatusNotification Occupied")
 
 
 async def _refused(h: Harness, token: str, status: str, *, cable_lock: bool = False) -> None:

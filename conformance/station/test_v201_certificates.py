@@ -85,9 +85,7 @@ def _new_root(h: Harness, use: str) -> TestCertificate:
     OCTT's note to TC_M_01 says such a station takes no other."""
     if use != CSMS_ROOT or not h.sut.claims("additional_root_certificate_check"):
         return root_certificate(f"conformance {use}")
-    from conformance.station.test_v201_security import _needs_test_ca
-
-    return root_certificate(f"conformance {use}", signed_by=_needs_test_ca(h).ca_root())
+    return root_certificate(f"conformance {use}", signed_by=h.own_test_ca().ca_root())
 
 
 async def _install_case(h: Harness, use: str) -> None:

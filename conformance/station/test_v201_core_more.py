@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, check
+from conformance.station.harness import Harness, check, is_charging
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -147,7 +147,7 @@ async def test_TC_F_08_CS(h: Harness) -> None:
     await h.act("present_token", step="present token", evse=1, token=h.sut.tokens.valid)
     started = await h.csms.receive(
         "TransactionEvent", step="TransactionEvent (charging)",
-        where=lambda p: p.get("transactionInfo", {}).get("chargingState") == "Charging",
+        where=is_charging,
         expected="a TransactionEvent with chargingState Charging")
     tx = started.payload["transactionInfo"]["transactionId"]
     answer = await h.csms.call("RequestStopTransaction", {"transactionId": tx},
@@ -237,7 +237,7 @@ async def test_TC_E_30_CS(h: Harness) -> None:
     await h.act("present_token", step="present token", evse=1, token=h.sut.tokens.valid)
     started = await h.csms.receive(
         "TransactionEvent", step="TransactionEvent (charging)",
-        where=lambda p: p.get("transactionInfo", {}).get("chargingState") == "Charging",
+        where=is_charging,
         expected="a TransactionEvent with chargingState Charging")
     tx = started.payload["transactionInfo"]["transactionId"]
     # the station has one CALL open at a time (OCPP-J): when its next CALL comes, it has taken

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from conformance.station.csms import Received
+from conformance.station.firmware201 import log_status
 from conformance.station.harness import Harness, check
 from conformance.station.listener import file_server
-from conformance.station.test_v201_firmware import _log_status
 from conformance.verdicts import not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -159,7 +159,7 @@ async def test_TC_N_62_CS(h: Harness) -> None:
 # -- N01: retrieve log, second request --------------------------------------------------------
 
 
-async def _get_log(h: Harness, location: str, *, step: str, **extra: Any) -> tuple[int, str]:
+async def get_log(h: Harness, location: str, *, step: str, **extra: Any) -> tuple[int, str]:
     request_id = next(REQUEST_IDS)
     answer = await h.csms.call("GetLog", {"logType": "DiagnosticsLog", "requestId": request_id,
                                           "log": {"remoteLocation": location}, **extra},
@@ -176,8 +176,8 @@ async def test_TC_N_34_CS(h: Harness) -> None:
         not_applicable("feature log_unavailable (a station without log information)")
     await h.booted()
     async with file_server(h.csms.url) as files:
-        request_id, status = await _get_log(h, files.url(f"/upload/{secrets.token_hex(4)}/"),
-                                            step="GetLogRequest")
+        request_id, status = await get_log(h, files.url(f"/upload/{secrets.token_hex(4)}/"),
+                                           step="GetLogRequest")
         check(status == "Rejected", "GetLogResponse", "status Rejected", status)
         await h.csms.nothing("LogStatusNotification", step="no upload", within_s=1.0,
                              where=lambda p: p.get("requestId") == request_id,
@@ -196,20 +196,20 @@ async def test_TC_N_36_CS(h: Harness) -> None:
         not_applicable("feature log_upload_cancel (a new GetLog cancels an ongoing upload)")
     await h.booted()
     async with file_server(h.csms.url) as files:
-        first, status = await _get_log(
+        first, status = await get_log(
             h, files.url(f"/refused/{secrets.token_hex(4)}/"), step="GetLogRequest #1",
             retries=1, retryInterval=LOG_RETRY_INTERVAL_S)
         check(status == "Accepted", "GetLogResponse #1", "status Accepted", status)
-        await _log_status(h, first, ("Uploading",), step="LogStatusNotification Uploading #1")
+        await log_status(h, first, ("Uploading",), step="LogStatusNotification Uploading #1")
         folder = f"/upload/{secrets.token_hex(4)}/"
-        second, status = await _get_log(h, files.url(folder), step="GetLogRequest #2")
+        second, status = await get_log(h, files.url(folder), step="GetLogRequest #2")
         check(status == "AcceptedCanceled", "GetLogResponse #2", "status AcceptedCanceled",
               status)
-        await _log_status(h, first, ("AcceptedCanceled",),
-                          step="LogStatusNotification AcceptedCanceled #1")
-        uploading = await _log_status(h, second, ("Uploading",),
-                                      step="LogStatusNotification Uploading #2")
-        uploaded = await _log_status(h, second, ("Uploaded",),
-                                     step="LogStatusNotification Uploaded #2")
+        await log_status(h, first, ("AcceptedCanceled",),
+                         step="LogStatusNotification AcceptedCanceled #1")
+        uploading = await log_status(h, second, ("Uploading",),
+                                     step="LogStatusNotification Uploading #2")
+        uploaded = await log_status(h, second, ("Uploaded",),
+                                    step="LogStatusNotification Uploaded #2")
     check(uploading.index < uploaded.index, "LogStatusNotification #2",
           "Uploading before Uploaded", [uploading.payload, uploaded.payload])

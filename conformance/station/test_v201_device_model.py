@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance.station.harness import Harness, check
-from conformance.station.test_v201_provisioning import REPORT_REQUEST_ID, _get_base_report
+from conformance.station.provisioning201 import REPORT_REQUEST_ID, get_base_report
 from conformance.verdicts import not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -143,7 +143,7 @@ async def test_TC_B_53_CS(h: Harness) -> None:
     UI, MonitoringCtrlr with ADM), each with an Actual attribute, ReadOnly where the appendix
     fixes it so."""
     await h.booted()
-    items = await _get_base_report(h, "FullInventory")
+    items = await get_base_report(h, "FullInventory")
     reported = {_key(i): i for i in items}
     missing, no_actual, writable = [], [], []
     for required, key in _wanted(h):

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.station.harness import Harness, Received, check
-from conformance.station.test_v201_tx_options import (
+from conformance.station.harness import (
+    Harness,
+    Received,
+    check,
+    is_charging,
+    is_ended,
+    of_transaction,
+)
+from conformance.station.transactions201 import (
     authorization_on,
-    charging,
     charging_session,
     check_event,
-    ended,
     energy_transfer_started,
     energy_transfer_suspended,
     ensure_variable,
-    of_tx,
     tx_event,
     tx_points,
 )
@@ -47,7 +51,7 @@ async def _disconnected_at_ev_side(h: Harness, tx: str, *, suspended: bool = Tru
     if suspended:
         await energy_transfer_suspended(h, tx)
     await h.act("unplug_ev_side", step="disconnect the EV at the EV side", evse=1)
-    return await tx_event(h, step="TransactionEventRequest", where=of_tx(tx),
+    return await tx_event(h, step="TransactionEventRequest", where=of_transaction(tx),
                           expected=f"a TransactionEvent of {tx}")
 
 
@@ -210,10 +214,10 @@ async def test_TC_E_26_CS(h: Harness) -> None:
     tx, _ = await _suspended(h)
     await h.act("plug_in", step="reconnect the EV at the EV side", evse=1)
     plugged = await tx_event(h, step="TransactionEventRequest (reconnected)",
-                             where=of_tx(tx), expected=f"a TransactionEvent of {tx}")
+                             where=of_transaction(tx), expected=f"a TransactionEvent of {tx}")
     check_event(plugged, "TransactionEventRequest (reconnected)", eventType="Updated",
                 triggerReason="CablePluggedIn")
-    if not charging(plugged.payload):
+    if not is_charging(plugged.payload):
         await energy_transfer_started(h, tx)
 
 
@@ -230,7 +234,8 @@ async def test_TC_E_27_CS(h: Harness) -> None:
         not_applicable("fixed_cable (a permanently attached cable)")
     timeout = h.sut.intervals.connection_timeout_s
     tx, event = await _suspended(h, timeout)
-    last = await tx_event(h, step="TransactionEventRequest (timeout)", where=of_tx(tx, ended),
+    last = await tx_event(h, step="TransactionEventRequest (timeout)",
+                          where=of_transaction(tx, is_ended),
                           timeout_s=timeout + h.wait_s,
                           expected=f"TransactionEvent Ended of {tx}")
     check_event(last, "TransactionEventRequest (timeout)", triggerReason="EVConnectTimeout",

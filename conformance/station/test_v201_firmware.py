@@ -15,26 +15,26 @@ POSTs, and locations that fail (404 for a download, 403 for an upload).
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from conformance.station.csms import Received
-from conformance.station.harness import Harness, check
-from conformance.station.listener import (
-    FileServer,
-    SignedFirmware,
-    file_server,
-    signed_firmware,
+from conformance.station.firmware201 import (
+    firmware_sequence,
+    firmware_status,
+    get_log,
+    installed_after_reboot,
+    log_status,
+    publish_firmware,
+    update_firmware,
+    utc_in,
 )
+from conformance.station.harness import Harness, check
+from conformance.station.listener import file_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-REQUEST_IDS = itertools.count(secrets.randbelow(1000) * 1000 + 1)
 UPLOAD_FAILURES = ("UploadFailure", "PermissionDenied", "BadMessage", "NotSupportedOperation")
 SCHEDULE_S = 2.0  # DownloadScheduled / InstallScheduled: that far ahead
 EARLY_SLACK_S = 0.25  # clock resolution between the station's timer and ours
@@ -43,33 +43,15 @@ EARLY_SLACK_S = 0.25  # clock resolution between the station's timer and ours
 # -- N: logs ----------------------------------------------------------------------------------
 
 
-async def _log_status(h: Harness, request_id: int, statuses: tuple[str, ...], *, step: str,
-                      timeout_s: float | None = None) -> Received:
-    return await h.csms.receive(
-        "LogStatusNotification", step=step,
-        where=lambda p: p.get("status") in statuses and p.get("requestId") == request_id,
-        timeout_s=timeout_s or h.wait_s,
-        expected=f"LogStatusNotification {' or '.join(statuses)} with requestId {request_id}")
-
-
-async def _get_log(h: Harness, log_type: str, location: str) -> int:
-    request_id = next(REQUEST_IDS)
-    answer = await h.csms.call("GetLog", {"logType": log_type, "requestId": request_id,
-                                          "log": {"remoteLocation": location}},
-                               step="GetLogRequest")
-    check(answer.get("status") == "Accepted", "GetLogResponse", "Accepted", answer)
-    return request_id
-
-
 async def _log_uploaded(h: Harness, log_type: str) -> None:
     """TC_N_25 / N_35: GetLog of ``log_type`` to a folder the harness serves: Accepted;
     LogStatusNotification Uploading, then Uploaded (with the requestId); the file arrived."""
     await h.booted()
     async with file_server(h.csms.url) as files:
         folder = f"/upload/{secrets.token_hex(4)}/"
-        request_id = await _get_log(h, log_type, files.url(folder))
-        uploading = await _log_status(h, request_id, ("Uploading",), step="Uploading")
-        uploaded = await _log_status(h, request_id, ("Uploaded",), step="Uploaded")
+        request_id = await get_log(h, log_type, files.url(folder))
+        uploading = await log_status(h, request_id, ("Uploading",), step="Uploading")
+        uploaded = await log_status(h, request_id, ("Uploaded",), step="Uploaded")
         upload = await files.upload(folder, 0.0)
     check(uploading.index < uploaded.index, "LogStatusNotification",
           "Uploading before Uploaded", [uploading.payload, uploaded.payload])
@@ -100,11 +82,11 @@ async def test_TC_N_26_CS(h: Harness) -> None:
     BadMessage or NotSupportedOperation) with the requestId; never Uploaded."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        request_id = await _get_log(h, "DiagnosticsLog",
-                                    files.url(f"/refused/{secrets.token_hex(4)}/"))
-        uploading = await _log_status(h, request_id, ("Uploading",), step="Uploading")
-        failed = await _log_status(h, request_id, UPLOAD_FAILURES, step="upload failed",
-                                   timeout_s=h.wait_s * 2)
+        request_id = await get_log(h, "DiagnosticsLog",
+                                   files.url(f"/refused/{secrets.token_hex(4)}/"))
+        uploading = await log_status(h, request_id, ("Uploading",), step="Uploading")
+        failed = await log_status(h, request_id, UPLOAD_FAILURES, step="upload failed",
+                                  timeout_s=h.wait_s * 2)
     check(uploading.index < failed.index, "LogStatusNotification",
           "Uploading before the failure", [uploading.payload, failed.payload])
     await h.csms.nothing("LogStatusNotification", step="not uploaded", within_s=0.0,
@@ -112,69 +94,7 @@ async def test_TC_N_26_CS(h: Harness) -> None:
                          expected="no Uploaded for a refused upload")
 
 
-
 # -- L: secure firmware update ---------------------------------------------------------------
-
-
-def _at(seconds: float) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _publish(h: Harness, files: FileServer, name: str, **variant: bool
-             ) -> tuple[str, SignedFirmware]:
-    """Serve a signed image (the SUT file's, else the harness's; ``variant``: tampered,
-    expired_certificate); its location and what UpdateFirmware says about it."""
-    firmware = signed_firmware(h.sut.firmware, **variant)
-    return files.publish(f"/firmware/{secrets.token_hex(4)}/{name}", firmware.image), firmware
-
-
-async def _update(h: Harness, location: str, image: SignedFirmware, *, retrieve: str,
-                  install: str | None = None, expected: str = "Accepted") -> int:
-    request_id = next(REQUEST_IDS)
-    firmware: dict[str, Any] = {"location": location, "retrieveDateTime": retrieve,
-                                "signingCertificate": image.signing_certificate,
-                                "signature": image.signature}
-    if install is not None:
-        firmware["installDateTime"] = install
-    answer = await h.csms.call("UpdateFirmware", {"requestId": request_id,
-                                                  "firmware": firmware},
-                               step="UpdateFirmwareRequest")
-    check(answer.get("status") == expected, "UpdateFirmwareResponse", expected, answer)
-    return request_id
-
-
-async def _firmware(h: Harness, request_id: int, statuses: tuple[str, ...], *, step: str,
-                    timeout_s: float | None = None) -> Received:
-    return await h.csms.receive(
-        "FirmwareStatusNotification", step=step,
-        where=lambda p: p.get("status") in statuses and p.get("requestId") == request_id,
-        timeout_s=timeout_s or h.wait_s,
-        expected=f"FirmwareStatusNotification {' or '.join(statuses)} with requestId "
-                 f"{request_id}")
-
-
-async def _sequence(h: Harness, request_id: int, statuses: tuple[str, ...]) -> list[Received]:
-    """The FirmwareStatusNotifications ``statuses``, each after the one before."""
-    records = [await _firmware(h, request_id, (status,), step=status) for status in statuses]
-    check([r.index for r in records] == sorted(r.index for r in records),
-          "FirmwareStatusNotification", f"{', '.join(statuses)} in this order",
-          [r.payload.get("status") for r in sorted(records, key=lambda r: r.index)])
-    return records
-
-
-async def _installed(h: Harness, request_id: int, installing: Received) -> None:
-    """The closing block of a successful update: the station reboots (BootNotification with
-    reason FirmwareUpdate) and reports Installed, in either order, after Installing."""
-    boot = await h.csms.receive("BootNotification", step="BootNotification after the update",
-                                where=lambda p: p.get("reason") == "FirmwareUpdate",
-                                timeout_s=h.connect_s,
-                                expected="BootNotification with reason FirmwareUpdate")
-    installed = await _firmware(h, request_id, ("Installed",), step="Installed",
-                                timeout_s=h.connect_s)
-    check(boot.index > installing.index and installed.index > installing.index,
-          "Installed", "the reboot and Installed after Installing",
-          [installing.payload, boot.payload, installed.payload])
 
 
 @pytest.mark.case("TC_L_01_CS")
@@ -185,12 +105,12 @@ async def test_TC_L_01_CS(h: Harness) -> None:
     (BootNotification reason FirmwareUpdate) and reports Installed."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-2.1.bin")
-        past = _at(-7200)
-        request_id = await _update(h, location, image, retrieve=past, install=past)
-        records = await _sequence(h, request_id, ("Downloading", "Downloaded",
-                                                  "SignatureVerified", "Installing"))
-    await _installed(h, request_id, records[-1])
+        location, image = publish_firmware(h, files, "firmware-2.1.bin")
+        past = utc_in(-7200)
+        request_id = await update_firmware(h, location, image, retrieve=past, install=past)
+        records = await firmware_sequence(h, request_id, ("Downloading", "Downloaded",
+                                                          "SignatureVerified", "Installing"))
+    await installed_after_reboot(h, request_id, records[-1])
 
 
 @pytest.mark.case("TC_L_02_CS")
@@ -200,19 +120,19 @@ async def test_TC_L_02_CS(h: Harness) -> None:
     before installDateTime; the reboot (reason FirmwareUpdate) and Installed."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-2.2.bin")
+        location, image = publish_firmware(h, files, "firmware-2.2.bin")
         asked = time.monotonic()
-        request_id = await _update(h, location, image, retrieve=_at(-7200),
-                                   install=_at(SCHEDULE_S))
-        await _sequence(h, request_id, ("Downloading", "Downloaded", "SignatureVerified",
-                                        "InstallScheduled"))
-    installing = await _firmware(h, request_id, ("Installing",), step="Installing",
-                                 timeout_s=SCHEDULE_S + h.wait_s)
+        request_id = await update_firmware(h, location, image, retrieve=utc_in(-7200),
+                                           install=utc_in(SCHEDULE_S))
+        await firmware_sequence(h, request_id, ("Downloading", "Downloaded", "SignatureVerified",
+                                                "InstallScheduled"))
+    installing = await firmware_status(h, request_id, ("Installing",), step="Installing",
+                                       timeout_s=SCHEDULE_S + h.wait_s)
     waited = installing.at - asked
     check(waited >= SCHEDULE_S - EARLY_SLACK_S, "Installing",
           f"not before installDateTime ({SCHEDULE_S:g} s after the request)",
           f"after {waited:.2f} s")
-    await _installed(h, request_id, installing)
+    await installed_after_reboot(h, request_id, installing)
 
 
 @pytest.mark.case("TC_L_03_CS")
@@ -222,19 +142,19 @@ async def test_TC_L_03_CS(h: Harness) -> None:
     SignatureVerified, Installing; the reboot (reason FirmwareUpdate) and Installed."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-2.3.bin")
+        location, image = publish_firmware(h, files, "firmware-2.3.bin")
         asked = time.monotonic()
-        request_id = await _update(h, location, image, retrieve=_at(SCHEDULE_S))
-        await _firmware(h, request_id, ("DownloadScheduled",), step="DownloadScheduled")
-        downloading = await _firmware(h, request_id, ("Downloading",), step="Downloading",
-                                      timeout_s=SCHEDULE_S + h.wait_s)
+        request_id = await update_firmware(h, location, image, retrieve=utc_in(SCHEDULE_S))
+        await firmware_status(h, request_id, ("DownloadScheduled",), step="DownloadScheduled")
+        downloading = await firmware_status(h, request_id, ("Downloading",), step="Downloading",
+                                            timeout_s=SCHEDULE_S + h.wait_s)
         waited = downloading.at - asked
         check(waited >= SCHEDULE_S - EARLY_SLACK_S, "Downloading",
               f"not before retrieveDateTime ({SCHEDULE_S:g} s after the request)",
               f"after {waited:.2f} s")
-        records = await _sequence(h, request_id, ("Downloaded", "SignatureVerified",
-                                                  "Installing"))
-    await _installed(h, request_id, records[-1])
+        records = await firmware_sequence(h, request_id, ("Downloaded", "SignatureVerified",
+                                                          "Installing"))
+    await installed_after_reboot(h, request_id, records[-1])
 
 
 @pytest.mark.case("TC_L_05_CS")
@@ -244,9 +164,9 @@ async def test_TC_L_05_CS(h: Harness) -> None:
     InvalidFirmwareSigningCertificate; no download."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-2.5.bin", expired_certificate=True)
-        request_id = await _update(h, location, image, retrieve=_at(-7200),
-                                   expected="InvalidCertificate")
+        location, image = publish_firmware(h, files, "firmware-2.5.bin", expired_certificate=True)
+        request_id = await update_firmware(h, location, image, retrieve=utc_in(-7200),
+                                           expected="InvalidCertificate")
         await h.csms.receive("SecurityEventNotification", step="SecurityEventNotification",
                              where=lambda p: p.get("type") ==
                              "InvalidFirmwareSigningCertificate",
@@ -265,9 +185,9 @@ async def test_TC_L_06_CS(h: Harness) -> None:
     SecurityEventNotification InvalidFirmwareSignature; nothing installed."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-2.6.bin", tampered=True)
-        request_id = await _update(h, location, image, retrieve=_at(-7200))
-        await _sequence(h, request_id, ("Downloading", "Downloaded", "InvalidSignature"))
+        location, image = publish_firmware(h, files, "firmware-2.6.bin", tampered=True)
+        request_id = await update_firmware(h, location, image, retrieve=utc_in(-7200))
+        await firmware_sequence(h, request_id, ("Downloading", "Downloaded", "InvalidSignature"))
     await h.csms.receive("SecurityEventNotification", step="SecurityEventNotification",
                          where=lambda p: p.get("type") == "InvalidFirmwareSignature",
                          expected="SecurityEventNotification InvalidFirmwareSignature")
@@ -283,12 +203,12 @@ async def test_TC_L_07_CS(h: Harness) -> None:
     does not exist (404); Accepted; Downloading, then DownloadFailed; nothing installed."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        _, image = _publish(h, files, "firmware-2.7.bin")
+        _, image = publish_firmware(h, files, "firmware-2.7.bin")
         missing = files.url(f"/firmware/{secrets.token_hex(4)}/missing.bin")
-        request_id = await _update(h, missing, image, retrieve=_at(-7200))
-        await _firmware(h, request_id, ("Downloading",), step="Downloading")
-        await _firmware(h, request_id, ("DownloadFailed",), step="DownloadFailed",
-                        timeout_s=h.wait_s * 2)
+        request_id = await update_firmware(h, missing, image, retrieve=utc_in(-7200))
+        await firmware_status(h, request_id, ("Downloading",), step="Downloading")
+        await firmware_status(h, request_id, ("DownloadFailed",), step="DownloadFailed",
+                              timeout_s=h.wait_s * 2)
     await h.csms.nothing("FirmwareStatusNotification", step="not installed", within_s=0.5,
                          where=lambda p: p.get("status") in ("Downloaded", "Installing",
                                                              "Installed"),
@@ -303,13 +223,13 @@ async def test_TC_L_08_CS(h: Harness) -> None:
     Installing, then InstallVerificationFailed or InstallationFailed; never Installed."""
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-fail-install.bin",
-                                   harness_image=True)
-        request_id = await _update(h, location, image, retrieve=_at(-7200))
-        await _sequence(h, request_id, ("Downloading", "Downloaded", "SignatureVerified",
-                                        "Installing"))
-    await _firmware(h, request_id, ("InstallVerificationFailed", "InstallationFailed"),
-                    step="installation failed", timeout_s=h.connect_s)
+        location, image = publish_firmware(h, files, "firmware-fail-install.bin",
+                                           harness_image=True)
+        request_id = await update_firmware(h, location, image, retrieve=utc_in(-7200))
+        await firmware_sequence(h, request_id, ("Downloading", "Downloaded", "SignatureVerified",
+                                                "Installing"))
+    await firmware_status(h, request_id, ("InstallVerificationFailed", "InstallationFailed"),
+                          step="installation failed", timeout_s=h.connect_s)
     await h.csms.nothing("FirmwareStatusNotification", step="not installed", within_s=0.0,
                          where=lambda p: p.get("status") == "Installed",
                          expected="no Installed for an image that failed to install")

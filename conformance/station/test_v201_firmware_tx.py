@@ -10,16 +10,16 @@ from __future__ import annotations
 import pytest
 
 from conformance.station.csms import Received
+from conformance.station.firmware201 import (
+    firmware_sequence,
+    firmware_status,
+    installed_after_reboot,
+    publish_firmware,
+    update_firmware,
+    utc_in,
+)
 from conformance.station.harness import Harness, check
 from conformance.station.listener import file_server
-from conformance.station.test_v201_firmware import (
-    _at,
-    _firmware,
-    _installed,
-    _publish,
-    _sequence,
-    _update,
-)
 from conformance.verdicts import not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -39,15 +39,15 @@ async def test_TC_L_10_CS(h: Harness) -> None:
                        "ongoing update)")
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-10a.bin")
-        first = await _update(h, location, image, retrieve=_at(LATER_S))
-        await _firmware(h, first, ("DownloadScheduled",), step="DownloadScheduled #1")
-        location, image = _publish(h, files, "firmware-10b.bin")
-        second = await _update(h, location, image, retrieve=_at(-7200),
-                               expected="AcceptedCanceled")
-        records = await _sequence(h, second, ("Downloading", "Downloaded",
-                                              "SignatureVerified", "Installing"))
-    await _installed(h, second, records[-1])
+        location, image = publish_firmware(h, files, "firmware-10a.bin")
+        first = await update_firmware(h, location, image, retrieve=utc_in(LATER_S))
+        await firmware_status(h, first, ("DownloadScheduled",), step="DownloadScheduled #1")
+        location, image = publish_firmware(h, files, "firmware-10b.bin")
+        second = await update_firmware(h, location, image, retrieve=utc_in(-7200),
+                                       expected="AcceptedCanceled")
+        records = await firmware_sequence(h, second, ("Downloading", "Downloaded",
+                                                      "SignatureVerified", "Installing"))
+    await installed_after_reboot(h, second, records[-1])
     await h.csms.nothing("FirmwareStatusNotification", step="update #1 canceled", within_s=0.0,
                          where=lambda p: p.get("requestId") == first and
                          p.get("status") == "Downloading",
@@ -65,11 +65,12 @@ async def test_TC_L_11_CS(h: Harness) -> None:
                        "an ongoing update: TC_L_10)")
     await h.booted()
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-11a.bin")
-        first = await _update(h, location, image, retrieve=_at(LATER_S))
-        await _firmware(h, first, ("DownloadScheduled",), step="DownloadScheduled #1")
-        location, image = _publish(h, files, "firmware-11b.bin")
-        second = await _update(h, location, image, retrieve=_at(-7200), expected="Rejected")
+        location, image = publish_firmware(h, files, "firmware-11a.bin")
+        first = await update_firmware(h, location, image, retrieve=utc_in(LATER_S))
+        await firmware_status(h, first, ("DownloadScheduled",), step="DownloadScheduled #1")
+        location, image = publish_firmware(h, files, "firmware-11b.bin")
+        second = await update_firmware(h, location, image, retrieve=utc_in(-7200),
+                                       expected="Rejected")
         await h.csms.nothing("FirmwareStatusNotification", step="update #2 refused",
                              within_s=1.0, where=lambda p: p.get("requestId") == second,
                              expected="no status for the refused update #2")
@@ -137,11 +138,11 @@ async def _update_after_transaction(h: Harness, *, allow_new_sessions: bool,
                              expected=f"no {held} while a transaction runs (L01.FR.06)")
 
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-tx.bin")
-        past = _at(-7200)
-        request_id = await _update(h, location, image, retrieve=past, install=past)
+        location, image = publish_firmware(h, files, "firmware-tx.bin")
+        past = utc_in(-7200)
+        request_id = await update_firmware(h, location, image, retrieve=past, install=past)
         if downloads:
-            await _sequence(h, request_id, waiting)
+            await firmware_sequence(h, request_id, waiting)
         await still_waiting(f"no {held} yet")
         second = h.evses >= 2
         if second and allow_new_sessions:
@@ -152,15 +153,15 @@ async def _update_after_transaction(h: Harness, *, allow_new_sessions: bool,
         if second and allow_new_sessions:
             await still_waiting(f"no {held} while the session at EVSE 2 runs")
             ended = await _stopped(h, tokens.valid_2, 2)
-        records = await _sequence(h, request_id, ("Installing",) if downloads
-                                  else (*waiting, "Installing"))
+        records = await firmware_sequence(h, request_id, ("Installing",) if downloads
+                                          else (*waiting, "Installing"))
     check(records[0].index > ended.index, held, "after the last transaction ended",
           [ended.payload, records[0].payload])
     boot = await h.csms.receive("BootNotification", step="BootNotification after the update",
                                 where=lambda p: p.get("reason") == "FirmwareUpdate",
                                 timeout_s=h.connect_s,
                                 expected="BootNotification with reason FirmwareUpdate")
-    await _firmware(h, request_id, ("Installed",), step="Installed", timeout_s=h.connect_s)
+    await firmware_status(h, request_id, ("Installed",), step="Installed", timeout_s=h.connect_s)
     if not allow_new_sessions:
         check(any(r.index < boot.index for r in _unavailable(h, 1, ended)),
               "StatusNotification", "Unavailable for EVSE 1 once its transaction ended (no "
@@ -228,16 +229,16 @@ async def test_TC_L_16_CS(h: Harness) -> None:
     await h.booted()
     started = await h.charging201(tokens.valid)
     async with file_server(h.csms.url) as files:
-        location, image = _publish(h, files, "firmware-16.bin")
-        past = _at(-7200)
-        request_id = await _update(h, location, image, retrieve=past, install=past)
-        records = await _sequence(h, request_id, ("Downloading", "Downloaded",
-                                                  "SignatureVerified", "Installing"))
+        location, image = publish_firmware(h, files, "firmware-16.bin")
+        past = utc_in(-7200)
+        request_id = await update_firmware(h, location, image, retrieve=past, install=past)
+        records = await firmware_sequence(h, request_id, ("Downloading", "Downloaded",
+                                                          "SignatureVerified", "Installing"))
     installing = records[-1]
     ended = [r for r in h.csms.received("TransactionEvent",
                                         lambda p: p.get("eventType") == "Ended")
              if r.index > started.index and r.index < installing.index]
     check(not ended, "Installing", "while the transaction runs (no TransactionEvent Ended "
           "before it)", [r.payload for r in ended])
-    await _installed(h, request_id, installing)
+    await installed_after_reboot(h, request_id, installing)
     await _stopped(h, tokens.valid, 1)

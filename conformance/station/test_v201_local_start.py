@@ -22,7 +22,7 @@ from conformance.station.harness import (
     token_of,
     tx_id201,
 )
-from conformance.station.test_v201_auth_local import (
+from conformance.station.transactions201 import (
     CABLE_LOCK,
     arrived_after,
     authorization_on,

@@ -11,41 +11,21 @@ from typing import Any
 import pytest
 
 from conformance.station.harness import Harness, Received, check, tx_id201
+from conformance.station.meter_values201 import (
+    ALIGNED_INTERVAL_S,
+    ALIGNED_MEASURANDS,
+    ENERGY,
+    STARTED_MEASURANDS,
+    aligned_set_up,
+    check_meter_values,
+    configure_measurands,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-ALIGNED_INTERVAL_S = 1  # AlignedDataCtrlr.Interval the clock-aligned cases set
-ENERGY = "Energy.Active.Import.Register"  # the measurand a sampledValue without one has
-STARTED_MEASURANDS = (ENERGY,)
 UPDATED_MEASURANDS = (ENERGY, "Power.Active.Import")
 ENDED_MEASURANDS = (ENERGY,)
-ALIGNED_MEASURANDS = (ENERGY,)
 TIMESTAMP_RESOLUTION_S = 0.001  # OCPP timestamps carry milliseconds at most
-
-
-def _sampled(payload: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(timestamp, sampledValue) of every sampledValue in a message's meterValue list."""
-    return [(mv["timestamp"], sv) for mv in payload.get("meterValue", [])
-            for sv in mv.get("sampledValue", [])]
-
-
-def _check_values(payload: dict[str, Any], context: str, measurands: tuple[str, ...], *,
-                  step: str) -> None:
-    """meterValue present; every sampledValue has ``context`` (absent means
-    Sample.Periodic); the measurands are exactly those configured (absent means
-    Energy.Active.Import.Register; phases may repeat one)."""
-    values = _sampled(payload)
-    check(bool(values), step, "meterValue with sampledValues", payload)
-    contexts = {sv.get("context", "Sample.Periodic") for _, sv in values}
-    check(contexts == {context}, step, f"context {context}", sorted(contexts))
-    got = {sv.get("measurand", ENERGY) for _, sv in values}
-    check(got == set(measurands), step, f"the measurands {sorted(measurands)}", sorted(got))
-
-
-async def _measurands(h: Harness, component: str, variable: str,
-                      measurands: tuple[str, ...]) -> None:
-    await h.set_variable201(component, variable, ",".join(measurands),
-                            step=f"set-up: {component}.{variable}")
 
 
 def _at(timestamp: str) -> float:
@@ -65,12 +45,6 @@ def _aligned(timestamps: list[str], interval: int, *, step: str) -> None:
           f"timestamps {interval} s apart", timestamps)
 
 
-async def _aligned_set_up(h: Harness) -> None:
-    await _measurands(h, "AlignedDataCtrlr", "Measurands", ALIGNED_MEASURANDS)
-    await h.set_variable201("AlignedDataCtrlr", "Interval", str(ALIGNED_INTERVAL_S),
-                            step="set-up: AlignedDataCtrlr.Interval")
-
-
 async def _updated_events(h: Harness, tx: str, trigger: str, context: str,
                           measurands: tuple[str, ...], *, interval_s: float) -> list[Received]:
     """Two TransactionEvents Updated of ``tx`` with triggerReason ``trigger``, each with
@@ -85,8 +59,8 @@ async def _updated_events(h: Harness, tx: str, trigger: str, context: str,
         check(event.payload.get("eventType") == "Updated" and
               event.payload["transactionInfo"]["transactionId"] == tx,
               f"TransactionEventRequest {n + 1}", f"eventType Updated for {tx}", event.payload)
-        _check_values(event.payload, context, measurands,
-                      step=f"TransactionEventRequest {n + 1}")
+        check_meter_values(event.payload, context, measurands,
+                           step=f"TransactionEventRequest {n + 1}")
         events.append(event)
     return events
 
@@ -109,14 +83,14 @@ async def test_TC_J_01_CS(h: Harness) -> None:
     set) three MeterValues for EVSE 1, each with context Sample.Clock and the configured
     measurands, timestamps on the clock-aligned grid, one interval apart."""
     await h.booted()
-    await _aligned_set_up(h)
+    await aligned_set_up(h)
     messages: list[Received] = []
     for n in range(3):
         message = await h.csms.receive("MeterValues", step=f"MeterValuesRequest {n + 1}",
                                        where=lambda p: p.get("evseId") == 1,
                                        timeout_s=ALIGNED_INTERVAL_S + h.wait_s)
-        _check_values(message.payload, "Sample.Clock", ALIGNED_MEASURANDS,
-                      step=f"MeterValuesRequest {n + 1}")
+        check_meter_values(message.payload, "Sample.Clock", ALIGNED_MEASURANDS,
+                           step=f"MeterValuesRequest {n + 1}")
         messages.append(message)
     stamps = [m.payload["meterValue"][0]["timestamp"] for m in messages]
     _aligned(stamps, ALIGNED_INTERVAL_S, step="MeterValuesRequest timestamps")
@@ -130,7 +104,7 @@ async def test_TC_J_02_CS(h: Harness) -> None:
     timestamps on the clock-aligned grid, one interval apart."""
     await h.booted()
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
-    await _aligned_set_up(h)
+    await aligned_set_up(h)
     events = await _updated_events(h, tx, "MeterValueClock", "Sample.Clock",
                                    ALIGNED_MEASURANDS, interval_s=ALIGNED_INTERVAL_S)
     stamps = [e.payload["meterValue"][0]["timestamp"] for e in events]
@@ -144,7 +118,7 @@ async def test_TC_J_07_CS(h: Harness) -> None:
     Started with the EVSE and meterValue, context Transaction.Begin, the configured
     measurands."""
     await h.booted()
-    await _measurands(h, "SampledDataCtrlr", "TxStartedMeasurands", STARTED_MEASURANDS)
+    await configure_measurands(h, "SampledDataCtrlr", "TxStartedMeasurands", STARTED_MEASURANDS)
     await h.act("plug_in", step="plug in", evse=1)
     await h.act("present_token", step="present token", evse=1, token=h.sut.tokens.valid)
     started = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Started",
@@ -152,8 +126,8 @@ async def test_TC_J_07_CS(h: Harness) -> None:
                                    expected="TransactionEvent Started")
     check(started.payload.get("evse", {}).get("id") == 1, "TransactionEventRequest Started",
           "evse 1", started.payload)
-    _check_values(started.payload, "Transaction.Begin", STARTED_MEASURANDS,
-                  step="TransactionEventRequest Started")
+    check_meter_values(started.payload, "Transaction.Begin", STARTED_MEASURANDS,
+                       step="TransactionEventRequest Started")
 
 
 @pytest.mark.case("TC_J_09_CS")
@@ -164,7 +138,7 @@ async def test_TC_J_09_CS(h: Harness) -> None:
     about TxUpdatedInterval apart."""
     await h.booted()
     interval = h.sut.intervals.meter_sample_s
-    await _measurands(h, "SampledDataCtrlr", "TxUpdatedMeasurands", UPDATED_MEASURANDS)
+    await configure_measurands(h, "SampledDataCtrlr", "TxUpdatedMeasurands", UPDATED_MEASURANDS)
     await h.set_variable201("SampledDataCtrlr", "TxUpdatedInterval", str(interval),
                             step="set-up: TxUpdatedInterval")
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
@@ -184,11 +158,11 @@ async def test_TC_J_10_CS(h: Harness) -> None:
     TransactionEvent Ended with meterValue, context Transaction.End, the configured
     measurands."""
     await h.booted()
-    await _measurands(h, "SampledDataCtrlr", "TxEndedMeasurands", ENDED_MEASURANDS)
+    await configure_measurands(h, "SampledDataCtrlr", "TxEndedMeasurands", ENDED_MEASURANDS)
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
     ended = await _stopped_by_token(h, tx)
-    _check_values(ended, "Transaction.End", ENDED_MEASURANDS,
-                  step="TransactionEventRequest Ended")
+    check_meter_values(ended, "Transaction.End", ENDED_MEASURANDS,
+                       step="TransactionEventRequest Ended")
 
 
 @pytest.mark.case("TC_J_03_CS")
@@ -199,7 +173,7 @@ async def test_TC_J_03_CS(h: Harness) -> None:
     clock-aligned samples taken during the transaction, context Sample.Clock, the configured
     measurands, timestamps on the TxEndedInterval grid, one interval apart."""
     await h.booted()
-    await _measurands(h, "AlignedDataCtrlr", "TxEndedMeasurands", ALIGNED_MEASURANDS)
+    await configure_measurands(h, "AlignedDataCtrlr", "TxEndedMeasurands", ALIGNED_MEASURANDS)
     await h.set_variable201("AlignedDataCtrlr", "TxEndedInterval", str(ALIGNED_INTERVAL_S),
                             step="set-up: AlignedDataCtrlr.TxEndedInterval")
     await h.set_variable201("SampledDataCtrlr", "TxUpdatedInterval", str(ALIGNED_INTERVAL_S),
@@ -215,7 +189,7 @@ async def test_TC_J_03_CS(h: Harness) -> None:
     check(len(clock) >= 2, "TransactionEventRequest Ended",
           "the clock-aligned samples of the transaction (context Sample.Clock)",
           ended.get("meterValue"))
-    _check_values({"meterValue": clock}, "Sample.Clock", ALIGNED_MEASURANDS,
-                  step="TransactionEventRequest Ended")
+    check_meter_values({"meterValue": clock}, "Sample.Clock", ALIGNED_MEASURANDS,
+                       step="TransactionEventRequest Ended")
     _aligned([mv["timestamp"] for mv in clock], ALIGNED_INTERVAL_S,
              step="TransactionEventRequest Ended timestamps")

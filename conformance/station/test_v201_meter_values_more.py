@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from conformance.station.harness import Harness, check, is_charging, of_transaction, tx_id201
-from conformance.station.test_v201_meter_values import (
+from conformance.station.meter_values201 import (
     ALIGNED_INTERVAL_S,
     ALIGNED_MEASURANDS,
     ENERGY,
     STARTED_MEASURANDS,
-    _aligned_set_up,
-    _check_values,
-    _measurands,
+    aligned_set_up,
+    check_meter_values,
+    configure_measurands,
 )
 from conformance.verdicts import not_applicable
 
@@ -38,7 +38,7 @@ async def test_TC_J_06_CS(h: Harness) -> None:
     if not h.sut.claims("aligned_send_during_idle"):
         not_applicable("feature aligned_send_during_idle (AlignedDataCtrlr.SendDuringIdle)")
     await h.booted()
-    await _aligned_set_up(h)
+    await aligned_set_up(h)
     await h.set_variable201("AlignedDataCtrlr", "SendDuringIdle", "true",
                             step="set-up: AlignedDataCtrlr.SendDuringIdle")
     await h.charging201(h.sut.tokens.valid)
@@ -61,8 +61,8 @@ async def test_TC_J_06_CS(h: Harness) -> None:
     idle = await h.csms.receive("MeterValues", step="MeterValuesRequest when idle",
                                 where=lambda p: p.get("evseId") == 1,
                                 timeout_s=ALIGNED_INTERVAL_S + h.wait_s)
-    _check_values(idle.payload, "Sample.Clock", ALIGNED_MEASURANDS,
-                  step="MeterValuesRequest when idle")
+    check_meter_values(idle.payload, "Sample.Clock", ALIGNED_MEASURANDS,
+                       step="MeterValuesRequest when idle")
 
 
 SIGNED_PARTS = ("signedMeterData", "signingMethod", "encodingMethod", "publicKey")
@@ -109,7 +109,7 @@ async def test_TC_J_04_CS(h: Harness) -> None:
     await h.set_variable201("AlignedDataCtrlr", "SignReadings", "true",
                             step="set-up: AlignedDataCtrlr.SignReadings")
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
-    await _aligned_set_up(h)
+    await aligned_set_up(h)
     await _signed_update(h, tx, "MeterValueClock", timeout_s=ALIGNED_INTERVAL_S + h.wait_s)
 
 
@@ -151,7 +151,7 @@ async def test_TC_J_08_CS(h: Harness) -> None:
     await h.booted()
     await h.set_variable201("TxCtrlr", "TxStartPoint", "Authorized",
                             step="set-up: TxCtrlr.TxStartPoint Authorized")
-    await _measurands(h, "SampledDataCtrlr", "TxStartedMeasurands", STARTED_MEASURANDS)
+    await configure_measurands(h, "SampledDataCtrlr", "TxStartedMeasurands", STARTED_MEASURANDS)
     await h.act("present_token_station", step="Authorized: token at the station's reader",
                 token=h.sut.tokens.valid)
     started = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Started",
@@ -164,7 +164,7 @@ async def test_TC_J_08_CS(h: Harness) -> None:
         tx, lambda p: p.get("eventType") == "Updated"), expected="TransactionEvent Updated")
     check(updated.payload.get("evse", {}).get("id") == 1, step, "evse 1 (now known)",
           updated.payload)
-    _check_values(updated.payload, "Transaction.Begin", STARTED_MEASURANDS, step=step)
+    check_meter_values(updated.payload, "Transaction.Begin", STARTED_MEASURANDS, step=step)
     await h.csms.receive("TransactionEvent", step="EnergyTransferStarted",
                          where=of_transaction(tx, is_charging),
                          expected="a TransactionEvent with chargingState Charging")

@@ -15,11 +15,11 @@ import pytest
 
 from conformance.station.harness import Harness, check
 from conformance.station.listener import new_root_tls
-from conformance.station.test_v201_network_profiles import (
-    _configured_slots,
-    _get_comm_variable,
-    _migrate,
-    _set_profile,
+from conformance.station.network_profiles201 import (
+    comm_variable,
+    configured_slots,
+    migrate_to,
+    set_network_profile,
 )
 from conformance.verdicts import not_applicable, not_run
 
@@ -71,9 +71,9 @@ async def test_TC_A_20_CS(h: Harness) -> None:
     if await _csms_roots(h):
         not_run("the station reports CSMSRootCertificates installed; the case needs it "
                 "without a valid one (removed by other means than OCPP, AQ-1)")
-    slots = await _configured_slots(h)
-    active = await _get_comm_variable(h, "ActiveNetworkProfile",
-                                      step="before: GetVariables ActiveNetworkProfile")
+    slots = await configured_slots(h)
+    active = await comm_variable(h, "ActiveNetworkProfile",
+                                 step="before: GetVariables ActiveNetworkProfile")
     check(active.isdigit(), "GetVariablesResponse", "ActiveNetworkProfile: a slot number",
           active)
     step = "before: SetVariables NetworkConfigurationPriority"
@@ -84,8 +84,8 @@ async def test_TC_A_20_CS(h: Harness) -> None:
     slot = others[0] if others else max(slots) + 1
     context, _root = new_root_tls()
     async with h.csms.second_endpoint(context) as url:
-        answer = await _set_profile(h, slot, url, UPGRADED_PROFILE,
-                                    step="SetNetworkProfileRequest")
+        answer = await set_network_profile(h, slot, url, UPGRADED_PROFILE,
+                                           step="SetNetworkProfileRequest")
         check(answer.get("status") in ("Accepted", "Rejected"), "SetNetworkProfileResponse",
               "Accepted or Rejected", answer)
         result = await _priority(h, f"{slot},{active}",
@@ -126,7 +126,7 @@ async def test_TC_B_49_CS(h: Harness) -> None:
         tried_new_before = len(csms.second_refused_at)
         csms.refuse_next(1)  # the first attempt at the previous address after the reset
         before = len(csms.connections)
-        await _migrate(h, url)
+        await migrate_to(h, url)
         refused_at = await csms.refused_attempt(
             refused_before, 2 * h.connect_s + WAIT_MINIMUM_S,
             step="connection attempt with the previous profile (refused)")

@@ -14,38 +14,21 @@ one falls back to its previous profile once the harness's second endpoint is gon
 from __future__ import annotations
 
 import ssl
-from typing import Any
 
 import pytest
 
 from conformance.station.harness import Harness, check
 from conformance.station.listener import new_root_tls
+from conformance.station.network_profiles201 import (
+    configured_slots,
+    migrate_to,
+    set_network_profile,
+)
 from conformance.verdicts import CaseFailed, not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-MESSAGE_TIMEOUT_S = 30
 TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
-
-
-async def _get_comm_variable(h: Harness, variable: str, *, step: str) -> str:
-    """OCPPCommCtrlr.``variable``, which the station must report."""
-    answer = await h.csms.call("GetVariables", {"getVariableData": [{
-        "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": variable}}]}, step=step)
-    results = answer.get("getVariableResult", [])
-    check(len(results) == 1 and results[0].get("attributeStatus") == "Accepted", step,
-          f"OCPPCommCtrlr.{variable} Accepted", answer)
-    return str(results[0].get("attributeValue", ""))
-
-
-async def _configured_slots(h: Harness) -> list[int]:
-    """The slots of NetworkConfigurationPriority, in order (the configured profile first)."""
-    value = await _get_comm_variable(h, "NetworkConfigurationPriority",
-                                     step="GetVariables NetworkConfigurationPriority")
-    slots = [int(s) for s in value.split(",") if s.strip().isdigit()]
-    check(bool(slots), "GetVariablesResponse", "NetworkConfigurationPriority: slot numbers",
-          value)
-    return slots
 
 
 async def _install_new_root(h: Harness) -> ssl.SSLContext:
@@ -57,46 +40,6 @@ async def _install_new_root(h: Harness) -> ssl.SSLContext:
         step="InstallCertificateRequest CSMSRootCertificate")
     check(answer.get("status") == "Accepted", "InstallCertificateResponse", "Accepted", answer)
     return context
-
-
-def _connection_data(url: str, security_profile: int) -> dict[str, Any]:
-    return {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url,
-            "messageTimeout": MESSAGE_TIMEOUT_S, "securityProfile": security_profile,
-            "ocppInterface": "Wired0"}
-
-
-async def _set_profile(h: Harness, slot: int, url: str, security_profile: int, *,
-                       step: str) -> dict[str, Any]:
-    return await h.csms.call("SetNetworkProfile", {
-        "configurationSlot": slot,
-        "connectionData": _connection_data(url, security_profile)}, step=step)
-
-
-async def _migrate(h: Harness, url: str, security_profile: int | None = None
-                   ) -> tuple[int, list[int]]:
-    """Steps 1-6 of the migration cases: SetNetworkProfile (a free slot, ``url``,
-    ``security_profile``, default the current one) Accepted, NetworkConfigurationPriority with
-    the new slot first Accepted (or RebootRequired), Reset OnIdle Accepted. The new slot and
-    the old priority list."""
-    slots = await _configured_slots(h)
-    new = max(slots) + 1
-    step = "SetNetworkProfileRequest"
-    wanted = h.sut.security_profile if security_profile is None else security_profile
-    answer = await _set_profile(h, new, url, wanted, step=step)
-    check(answer.get("status") == "Accepted", "SetNetworkProfileResponse", "Accepted", answer)
-    priority = ",".join(str(s) for s in (new, *slots))
-    step = "SetVariablesRequest NetworkConfigurationPriority"
-    answer = await h.csms.call("SetVariables", {"setVariableData": [{
-        "component": {"name": "OCPPCommCtrlr"},
-        "variable": {"name": "NetworkConfigurationPriority"},
-        "attributeValue": priority}]}, step=step)
-    results = answer.get("setVariableResult", [])
-    check(len(results) == 1 and results[0].get("attributeStatus") in
-          ("Accepted", "RebootRequired"), "SetVariablesResponse",
-          f"NetworkConfigurationPriority = {priority} Accepted or RebootRequired", answer)
-    answer = await h.csms.call("Reset", {"type": "OnIdle"}, step="ResetRequest")
-    check(answer.get("status") == "Accepted", "ResetResponse", "Accepted", answer)
-    return new, slots
 
 
 @pytest.mark.case("TC_B_45_CS")
@@ -111,7 +54,7 @@ async def test_TC_B_45_CS(h: Harness) -> None:
     await h.booted()
     async with h.csms.second_endpoint() as url:
         before = len(h.csms.connections)
-        await _migrate(h, url)
+        await migrate_to(h, url)
         number = await h.csms.new_connection(before, h.connect_s * 2,
                                              step="reconnect after reset")
         connection = h.csms.connections[number]
@@ -135,7 +78,7 @@ async def test_TC_B_46_CS(h: Harness) -> None:
     async with h.csms.second_endpoint() as url:
         pass  # its port is closed now: nothing listens there
     before = len(h.csms.connections)
-    await _migrate(h, url)
+    await migrate_to(h, url)
     number = await h.csms.new_connection(before, h.connect_s * 2,
                                          step="reconnect with the previous profile")
     connection = h.csms.connections[number]
@@ -167,7 +110,7 @@ async def test_TC_A_19_CS(h: Harness) -> None:
     context = await _install_new_root(h)
     async with h.csms.second_endpoint(context) as url:
         before = len(h.csms.connections)
-        await _migrate(h, url, security_profile=2)
+        await migrate_to(h, url, security_profile=2)
         number = await h.csms.new_connection(before, h.connect_s * 2,
                                              step="reconnect after reset")
         connection = h.csms.connections[number]
@@ -209,7 +152,7 @@ async def test_TC_B_50_CS(h: Harness) -> None:
     context = await _install_new_root(h)
     async with h.csms.second_endpoint(context) as url:
         before = len(h.csms.connections)
-        await _migrate(h, url)
+        await migrate_to(h, url)
         number = await h.csms.new_connection(before, h.connect_s * 2,
                                              step="reconnect after reset")
         connection = h.csms.connections[number]
@@ -232,10 +175,10 @@ async def test_TC_B_43_CS(h: Harness) -> None:
     slots (the connection data otherwise valid: the current address and security profile):
     the station answers Rejected (B09.FR.02: invalid content)."""
     await h.booted()
-    slots = await _configured_slots(h)
+    slots = await configured_slots(h)
     check(INVALID_SLOT not in slots, "GetVariablesResponse",
           f"NetworkConfigurationPriority without slot {INVALID_SLOT}", slots)
-    answer = await _set_profile(h, INVALID_SLOT, h.csms.url, h.sut.security_profile,
-                                step="SetNetworkProfileRequest")
+    answer = await set_network_profile(h, INVALID_SLOT, h.csms.url, h.sut.security_profile,
+                                       step="SetNetworkProfileRequest")
     check(answer.get("status") == "Rejected", "SetNetworkProfileResponse", "Rejected", answer)
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.station.harness import Harness, Received, check, tx_id201
-from conformance.station.test_v201_transactions import _offline
+from conformance.station.harness import Harness, Received, check, is_offline, tx_id201
 from conformance.verdicts import CaseFailed, not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -53,7 +52,7 @@ async def _queued(h: Harness, tx: str | None = None, first: Received | None = No
             break
     for event in events:
         p = event.payload
-        check(_offline(p), "queued TransactionEventRequest", "offline true", p)
+        check(is_offline(p), "queued TransactionEventRequest", "offline true", p)
         if tx is not None:
             check(p["transactionInfo"]["transactionId"] == tx, "queued TransactionEventRequest",
                   f"transaction {tx}", p)
@@ -106,10 +105,10 @@ async def test_TC_E_31_CS(h: Harness) -> None:
     tx = tx_id201(await h.charging201(h.sut.tokens.valid))
     await h.go_offline()
     await _stopped_offline(h, h.sut.tokens.valid)
-    release = h.csms.hold_next("TransactionEvent", where=_offline)
+    release = h.csms.hold_next("TransactionEvent", where=is_offline)
     await h.back_online()
     first = await h.csms.receive("TransactionEvent", step="queued TransactionEventRequest",
-                                 where=_offline, timeout_s=h.connect_s,
+                                 where=is_offline, timeout_s=h.connect_s,
                                  expected="a queued TransactionEvent (offline true)")
     try:
         answer = await h.csms.call("GetTransactionStatus", {"transactionId": tx},

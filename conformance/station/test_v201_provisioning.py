@@ -4,17 +4,15 @@ Edition 3, errata 2025-09)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, Received, check, now_iso, tx_id201
+from conformance.station.harness import Harness, check, now_iso, tx_id201
+from conformance.station.provisioning201 import get_base_report, rebooted_remotely, stays_connected
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-REPORT_REQUEST_ID = 4201
 EARLY_SLACK_S = 0.2  # clock resolution between the station's timer and ours
 
 
@@ -22,38 +20,8 @@ def _variable(component: str, name: str) -> dict[str, Any]:
     return {"component": {"name": component}, "variable": {"name": name}}
 
 
-async def _notify_report(h: Harness, request_id: int, *, step: str) -> list[Received]:
-    """Every NotifyReport part of ``request_id``, up to the one with tbc false: requestId
-    as asked, seqNo 0, 1, 2, ... in order."""
-    parts: list[Received] = []
-    while True:
-        part = await h.csms.receive("NotifyReport", step=f"{step} (seqNo {len(parts)})",
-                                    where=lambda p: p.get("requestId") == request_id,
-                                    expected=f"NotifyReport requestId {request_id}")
-        check(part.payload.get("seqNo") == len(parts), step,
-              f"seqNo {len(parts)} (parts in order, from 0)", part.payload.get("seqNo"))
-        parts.append(part)
-        if not part.payload.get("tbc", False):
-            return parts
-
-
-def _report_data(parts: list[Received]) -> list[dict[str, Any]]:
-    return [item for part in parts for item in part.payload.get("reportData", [])]
-
-
 def _label(item: dict[str, Any]) -> str:
     return f"{item['component']['name']}.{item['variable']['name']}"
-
-
-async def _get_base_report(h: Harness, base: str) -> list[dict[str, Any]]:
-    answer = await h.csms.call("GetBaseReport", {"requestId": REPORT_REQUEST_ID,
-                                                 "reportBase": base},
-                               step="GetBaseReportRequest")
-    check(answer.get("status") == "Accepted", "GetBaseReportResponse", "Accepted", answer)
-    parts = await _notify_report(h, REPORT_REQUEST_ID, step="NotifyReportRequest")
-    items = _report_data(parts)
-    check(bool(items), "NotifyReportRequest", "reportData", [p.payload for p in parts][:2])
-    return items
 
 
 @pytest.mark.case("TC_B_11_CS")
@@ -95,7 +63,7 @@ async def test_TC_B_12_CS(h: Harness) -> None:
     with the requestId, seqNo from 0 and tbc false on the last; they report configurable
     variables only (each with an attribute that is not ReadOnly)."""
     await h.booted()
-    items = await _get_base_report(h, "ConfigurationInventory")
+    items = await get_base_report(h, "ConfigurationInventory")
     read_only = [_label(i) for i in items
                  if all(a.get("mutability", "ReadWrite") == "ReadOnly"
                         for a in i.get("variableAttribute", []))]
@@ -109,7 +77,7 @@ async def test_TC_B_13_CS(h: Harness) -> None:
     requestId, seqNo from 0 and tbc false on the last, each reported variable with its
     attributes."""
     await h.booted()
-    items = await _get_base_report(h, "FullInventory")
+    items = await get_base_report(h, "FullInventory")
     bare = [_label(i) for i in items if not i.get("variableAttribute")]
     check(not bare, "NotifyReportRequest", "variableAttribute for every variable", bare[:5])
 
@@ -117,28 +85,6 @@ async def test_TC_B_13_CS(h: Harness) -> None:
 async def _ongoing_transaction(h: Harness) -> str:
     await h.booted()
     return tx_id201(await h.charging201(h.sut.tokens.valid))
-
-
-async def _rebooted(h: Harness, before: int, *, step: str) -> Received:
-    """The station reconnects and boots with reason RemoteReset."""
-    await h.csms.new_connection(before, h.wait_s * 2, step=f"{step}: reconnect")
-    boot = await h.csms.receive("BootNotification", step=f"{step}: BootNotificationRequest",
-                                timeout_s=h.connect_s)
-    check(boot.payload.get("reason") == "RemoteReset", f"{step}: BootNotificationRequest",
-          "reason RemoteReset", boot.payload)
-    return boot
-
-
-async def _stays_connected(h: Harness, *, within_s: float, step: str) -> None:
-    """The station keeps its connection for ``within_s`` (it does not reboot)."""
-    connection = h.csms.connection
-    check(connection is not None, step, "a connected station", "not connected")
-    assert connection is not None
-    closed = connection.closed
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(closed.wait(), within_s)
-    check(not closed.is_set(), step, f"the station connected for {within_s:g} s",
-          "it closed the connection (rebooting?)")
 
 
 @pytest.mark.case("TC_B_21_CS")
@@ -151,14 +97,14 @@ async def test_TC_B_21_CS(h: Harness) -> None:
     before = len(h.csms.connections)
     answer = await h.csms.call("Reset", {"type": "OnIdle"}, step="ResetRequest")
     check(answer.get("status") == "Scheduled", "ResetResponse", "Scheduled", answer)
-    await _stays_connected(h, within_s=1.0, step="no reboot while the transaction goes on")
+    await stays_connected(h, within_s=1.0, step="no reboot while the transaction goes on")
     await h.act("present_token", step="StopAuthorized: present token", evse=1,
                 token=h.sut.tokens.valid)
     ended = await h.csms.receive("TransactionEvent", step="TransactionEventRequest Ended",
                                  where=lambda p: p.get("eventType") == "Ended" and
                                  p["transactionInfo"]["transactionId"] == tx,
                                  expected=f"TransactionEvent Ended for {tx}")
-    boot = await _rebooted(h, before, step="after the transaction")
+    boot = await rebooted_remotely(h, before, step="after the transaction")
     for record in h.csms.received("StatusNotification"):
         record.consumed = record.consumed or record.connection < boot.connection
     for evse in range(1, h.evses + 1):
@@ -187,7 +133,7 @@ async def test_TC_B_22_CS(h: Harness) -> None:
           "ResetCommand" and info.get("stoppedReason") == "ImmediateReset",
           "TransactionEventRequest", f"transaction {tx} Ended, triggerReason ResetCommand, "
           "stoppedReason ImmediateReset", ended.payload)
-    await _rebooted(h, before, step="after reset")
+    await rebooted_remotely(h, before, step="after reset")
 
 
 @pytest.mark.case("TC_B_23_CS")
@@ -203,7 +149,7 @@ async def test_TC_B_23_CS(h: Harness) -> None:
     before = len(h.csms.connections)
     answer = await h.csms.call("Reset", {"type": "OnIdle"}, step="ResetRequest")
     check(answer.get("status") == "Accepted", "ResetResponse", "Accepted", answer)
-    boot = await _rebooted(h, before, step="after reset")
+    boot = await rebooted_remotely(h, before, step="after reset")
     await h.all_statuses("Unavailable", step="StatusNotificationRequest after reset")
     available = [r for r in h.csms.received("StatusNotification",
                                             lambda p: p.get("connectorStatus") == "Available")

@@ -3,26 +3,22 @@ errata 2025-09)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import pytest
 
-from conformance.station.harness import Harness, Received, check
+from conformance.station.harness import Harness, check, is_charging
+from conformance.station.reservation201 import (
+    RESERVATION_ID,
+    event_with_reservation_id,
+    expiry_in,
+    iso14443_token,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-RESERVATION_ID = 815
-
-
-def _expiry(seconds: float = 3600.0) -> str:
-    at = datetime.now(UTC) + timedelta(seconds=seconds)
-    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 async def _reserve(h: Harness, *, step: str, evse: int = 1, expiry_s: float = 3600.0) -> str:
     answer = await h.csms.call("ReserveNow", {
-        "id": RESERVATION_ID, "expiryDateTime": _expiry(expiry_s), "evseId": evse,
+        "id": RESERVATION_ID, "expiryDateTime": expiry_in(expiry_s), "evseId": evse,
         "idToken": {"idToken": h.sut.tokens.valid, "type": "ISO14443"}}, step=step)
     return str(answer.get("status"))
 
@@ -82,22 +78,6 @@ async def test_TC_H_18_CS(h: Harness) -> None:
     check(answer.get("status") == "Rejected", "CancelReservationResponse", "Rejected", answer)
 
 
-def _token(token: str) -> dict[str, str]:
-    return {"idToken": token, "type": "ISO14443"}
-
-
-def _charging(payload: dict[str, Any]) -> bool:
-    return payload.get("transactionInfo", {}).get("chargingState") == "Charging"
-
-
-async def _with_reservation_id(h: Harness, *, step: str) -> Received:
-    """The TransactionEvent that used the reservation (it carries its reservationId)."""
-    return await h.csms.receive(
-        "TransactionEvent", step=step,
-        where=lambda p: p.get("reservationId") == RESERVATION_ID,
-        expected=f"a TransactionEvent with reservationId {RESERVATION_ID}")
-
-
 @pytest.mark.case("TC_H_01_CS")
 async def test_TC_H_01_CS(h: Harness) -> None:
     """Reserve a specific EVSE, Accepted, valid idToken: ReserveNow for EVSE 1 Accepted;
@@ -111,14 +91,14 @@ async def test_TC_H_01_CS(h: Harness) -> None:
     await h.act("present_token", step="present the reserved token", evse=1,
                 token=h.sut.tokens.valid)
     await h.act("plug_in", step="plug in", evse=1)
-    used = await _with_reservation_id(h, step="TransactionEventRequest")
+    used = await event_with_reservation_id(h, step="TransactionEventRequest")
     check(used.payload.get("idToken", {}).get("idToken") == h.sut.tokens.valid or
           any(r.payload.get("idToken", {}).get("idToken") == h.sut.tokens.valid
               for r in h.csms.received("TransactionEvent")),
           "TransactionEventRequest", f"the transaction of idToken {h.sut.tokens.valid}",
           used.payload)
     await h.csms.receive("TransactionEvent", step="TransactionEvent (charging)",
-                         where=_charging, expected="a TransactionEvent with chargingState "
+                         where=is_charging, expected="a TransactionEvent with chargingState "
                                                    "Charging")
 
 
@@ -139,7 +119,7 @@ async def test_TC_H_02_CS(h: Harness) -> None:
     await h.act("plug_in", step="plug in", evse=1)
     await h.csms.nothing(
         "TransactionEvent", step="no transaction for the other idToken", within_s=h.wait_s,
-        where=lambda p: _charging(p) or p.get("idToken", {}).get("idToken") == other,
+        where=lambda p: is_charging(p) or p.get("idToken", {}).get("idToken") == other,
         expected=f"no transaction for {other} on the reserved EVSE")
 
 
@@ -152,8 +132,8 @@ async def test_TC_H_03_CS(h: Harness) -> None:
     check(status == "Accepted", "ReserveNowResponse (first)", "Accepted", status)
     await h.status(1, "Reserved", step="StatusNotification Reserved")
     answer = await h.csms.call("ReserveNow", {
-        "id": RESERVATION_ID + 1, "expiryDateTime": _expiry(), "evseId": 1,
-        "idToken": _token(h.sut.tokens.valid_2)}, step="ReserveNow (second)")
+        "id": RESERVATION_ID + 1, "expiryDateTime": expiry_in(), "evseId": 1,
+        "idToken": iso14443_token(h.sut.tokens.valid_2)}, step="ReserveNow (second)")
     check(answer.get("status") == "Occupied", "ReserveNowResponse", "Occupied", answer)
 
 
@@ -177,8 +157,8 @@ async def test_TC_H_19_CS(h: Harness) -> None:
     await h.booted()
     tokens = h.sut.tokens
     answer = await h.csms.call("ReserveNow", {
-        "id": RESERVATION_ID, "expiryDateTime": _expiry(), "evseId": 1,
-        "idToken": _token(tokens.valid),
+        "id": RESERVATION_ID, "expiryDateTime": expiry_in(), "evseId": 1,
+        "idToken": iso14443_token(tokens.valid),
         "groupIdToken": {"idToken": tokens.group_id, "type": "Central"}}, step="ReserveNow")
     check(answer.get("status") == "Accepted", "ReserveNowResponse", "Accepted", answer)
     await h.status(1, "Reserved", step="StatusNotification Reserved")
@@ -187,9 +167,9 @@ async def test_TC_H_19_CS(h: Harness) -> None:
     await h.act("present_token", step="present a token of the group", evse=1,
                 token=tokens.valid_2)
     await h.act("plug_in", step="plug in", evse=1)
-    await _with_reservation_id(h, step="TransactionEventRequest")
+    await event_with_reservation_id(h, step="TransactionEventRequest")
     await h.csms.receive("TransactionEvent", step="TransactionEvent (charging)",
-                         where=_charging, expected="a TransactionEvent with chargingState "
+                         where=is_charging, expected="a TransactionEvent with chargingState "
                                                    "Charging")
 
 

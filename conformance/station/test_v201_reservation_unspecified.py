@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, check
-from conformance.station.test_v201_reservation import (
+from conformance.station.harness import Harness, check, is_charging
+from conformance.station.reservation201 import (
     RESERVATION_ID,
-    _charging,
-    _expiry,
-    _token,
-    _with_reservation_id,
+    event_with_reservation_id,
+    expiry_in,
+    iso14443_token,
 )
 from conformance.verdicts import not_applicable
 
@@ -48,8 +47,8 @@ async def _reserve_now(h: Harness, *, step: str, reservation_id: int = RESERVATI
                        evse: int | None = None, token: str | None = None,
                        **extra: Any) -> str:
     """ReserveNow (for ``evse``, else of an unspecified EVSE) an hour ahead; its status."""
-    request: dict[str, Any] = {"id": reservation_id, "expiryDateTime": _expiry(),
-                               "idToken": _token(token or h.sut.tokens.valid), **extra}
+    request: dict[str, Any] = {"id": reservation_id, "expiryDateTime": expiry_in(),
+                               "idToken": iso14443_token(token or h.sut.tokens.valid), **extra}
     if evse is not None:
         request["evseId"] = evse
     answer = await h.csms.call("ReserveNow", request, step=step)
@@ -71,9 +70,9 @@ async def _reservation_used(h: Harness, token: str, *, step: str) -> None:
     the reservationId and charges."""
     await h.act("present_token", step=f"{step}: present the token", evse=1, token=token)
     await h.act("plug_in", step=f"{step}: plug in", evse=1)
-    await _with_reservation_id(h, step=f"{step}: TransactionEventRequest")
+    await event_with_reservation_id(h, step=f"{step}: TransactionEventRequest")
     await h.csms.receive("TransactionEvent", step=f"{step}: TransactionEvent (charging)",
-                         where=_charging,
+                         where=is_charging,
                          expected="a TransactionEvent with chargingState Charging")
 
 

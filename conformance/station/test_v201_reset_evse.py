@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.station.harness import Harness, check, tx_id201
-from conformance.station.test_v201_provisioning import _rebooted, _stays_connected
+from conformance.station.provisioning201 import rebooted_remotely, stays_connected
 from conformance.verdicts import not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -124,10 +124,10 @@ async def test_TC_B_41_CS(h: Harness) -> None:
     before = len(h.csms.connections)
     answer = await h.csms.call("Reset", {"type": "OnIdle"}, step="ResetRequest")
     check(answer.get("status") == "Scheduled", "ResetResponse", "Scheduled", answer)
-    await _stays_connected(h, within_s=NO_REBOOT_S, step="no reboot while two transactions "
-                           "go on")
+    await stays_connected(h, within_s=NO_REBOOT_S, step="no reboot while two transactions "
+                          "go on")
     await _stop_and_leave(h, tokens[1], 1, txs[1])
-    await _stays_connected(h, within_s=NO_REBOOT_S, step="no reboot while the transaction on "
-                           "EVSE 2 goes on")
+    await stays_connected(h, within_s=NO_REBOOT_S, step="no reboot while the transaction on "
+                          "EVSE 2 goes on")
     await _stop_and_leave(h, tokens[2], 2, txs[2])
-    await _rebooted(h, before, step="after both transactions")
+    await rebooted_remotely(h, before, step="after both transactions")

@@ -35,8 +35,7 @@ from conformance.station.listener import (
     root_certificate,
     same_certificate,
 )
-from conformance.station.test_v201_network_profiles import _migrate
-from conformance.station.test_v201_security import _needs_test_ca
+from conformance.station.network_profiles201 import migrate_to
 from conformance.verdicts import CaseFailed, not_applicable, not_run
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -85,7 +84,7 @@ def _csms_under(root: TestCertificate) -> ssl.SSLContext:
 def _applicable(h: Harness) -> TlsControl:
     if not h.sut.claims("additional_root_certificate_check"):
         not_applicable(FEATURE)
-    control = _needs_test_ca(h)
+    control = h.own_test_ca()
     if h.sut.security_profile == 3:
         not_run("security profile 3 needs RenewChargingStationCertificate under the new root "
                 "(not done by this harness)")
@@ -204,7 +203,7 @@ async def test_TC_B_47_CS(h: Harness) -> None:
             handshakes = control.handshakes
             tried_new_before = len(csms.second_refused_at)
             before = len(csms.connections)
-            await _migrate(h, url)
+            await migrate_to(h, url)
             number = await csms.new_connection(before, h.connect_s * 2,
                                                step="reconnect after every entry failed")
             attempts = control.handshakes - handshakes

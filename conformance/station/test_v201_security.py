@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, check
-from conformance.station.listener import TlsControl, tls_control
-from conformance.verdicts import CaseFailed, not_applicable, not_run
+from conformance.station.harness import TLS_PROFILES, Harness, check
+from conformance.station.listener import TlsControl
+from conformance.verdicts import CaseFailed, not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BASIC_AUTH_PROFILES = (1, 2)
-TLS_PROFILES = (2, 3)
 TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
 REFUSAL_WINDOW_S = 0.5  # a station that takes the certificate is connected well within this
 
@@ -73,17 +72,6 @@ async def test_TC_A_04_CS(h: Harness) -> None:
           connection.tls_version or "no TLS")
 
 
-def _needs_test_ca(h: Harness) -> TlsControl:
-    if h.sut.security_profile not in TLS_PROFILES:
-        not_applicable(f"tls_server: security profile 2 or 3 (the SUT file gives "
-                       f"{h.sut.security_profile})")
-    control = tls_control()
-    if control is None:
-        not_run("needs the harness's own test CA (the SUT file names a server certificate)")
-        raise AssertionError("unreachable")
-    return control
-
-
 async def _refused(h: Harness, control: TlsControl, before: int, what: str) -> None:
     """The harness closes the connection; the station begins a TLS handshake (within the time
     a reconnect may take) and no connection comes of it within ``REFUSAL_WINDOW_S``."""
@@ -112,7 +100,7 @@ async def test_TC_A_05_CS(h: Harness) -> None:
     host name and one with a wildcard name; the station tries each (a TLS handshake) and
     never gets a connection; with the valid certificate back it connects and reports
     SecurityEventNotification InvalidCsmsCertificate."""
-    control = _needs_test_ca(h)
+    control = h.own_test_ca()
     await h.booted()
     csms = h.csms
     before = len(csms.connections)
@@ -132,7 +120,7 @@ async def test_TC_A_06_CS(h: Harness) -> None:
     harness's test CA) the harness closes the connection and offers only TLS 1.1; the station
     tries (a TLS handshake) and gets no connection; with TLS 1.2 offered again it connects
     over TLS 1.2 or later."""
-    control = _needs_test_ca(h)
+    control = h.own_test_ca()
     await h.booted()
     csms = h.csms
     before = len(csms.connections)

@@ -20,6 +20,7 @@ from conformance.station.harness import (
     STACK_SLACK_S,
     Harness,
     check,
+    is_charging,
     parse_utc,
     periods_match,
     started_earlier,
@@ -361,7 +362,7 @@ async def test_TC_K_38_CS(h: Harness) -> None:
           "TransactionEventRequest", f"remoteStartId {REMOTE_START_ID}", event.payload)
     await h.csms.receive(
         "TransactionEvent", step="TransactionEventRequest (Charging)",
-        where=lambda p: p.get("transactionInfo", {}).get("chargingState") == "Charging",
+        where=is_charging,
         expected="a TransactionEvent with chargingState Charging")
 
 

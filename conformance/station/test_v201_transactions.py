@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chargeloop.ocppj import ErrorKind, OcppError
-from conformance.station.harness import Harness, Received, check, tx_id201
+from conformance.station.harness import Harness, Received, check, is_offline, tx_id201
 from conformance.verdicts import CaseFailed
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -285,10 +285,6 @@ async def test_TC_E_42_CS(h: Harness) -> None:
 OFFLINE_S = 2.0  # the least time the network is down
 
 
-def _offline(payload: dict[str, Any]) -> bool:
-    return payload.get("offline") is True
-
-
 async def _offline_set_up(h: Harness) -> str:
     """(Booted) TxUpdatedInterval set, RetryBackOffRandomRange 0, OfflineThreshold =
     RetryBackOffWaitMinimum + 60; a transaction going (EnergyTransferStarted). Its id."""
@@ -321,12 +317,12 @@ async def _queued_events(h: Harness, tx: str, first: Received | None = None) -> 
     """The queued TransactionEvents of ``tx`` (``first`` received already): each Updated,
     with meterValue and offline true."""
     events = [first] if first is not None else [await h.csms.receive(
-        "TransactionEvent", step="queued TransactionEventRequest", where=_offline,
+        "TransactionEvent", step="queued TransactionEventRequest", where=is_offline,
         timeout_s=h.connect_s, expected="a queued TransactionEvent (offline true)")]
     while True:
         try:
             events.append(await h.csms.receive("TransactionEvent", step="more queued events",
-                                               where=_offline, timeout_s=0.5))
+                                               where=is_offline, timeout_s=0.5))
         except CaseFailed:  # none came: the queue is empty
             break
     for event in events:
@@ -353,10 +349,10 @@ async def _status_with_queue(h: Harness, request: dict[str, Any], tx: str,
     """On reconnection the first queued TransactionEvent is not answered yet when the CSMS
     asks GetTransactionStatus ``request``: the answer has ``expected``; then the queued
     events come (offline true)."""
-    release = h.csms.hold_next("TransactionEvent", where=_offline)
+    release = h.csms.hold_next("TransactionEvent", where=is_offline)
     await _connection_lost(h)
     first = await h.csms.receive("TransactionEvent", step="queued TransactionEventRequest",
-                                 where=_offline, timeout_s=h.connect_s,
+                                 where=is_offline, timeout_s=h.connect_s,
                                  expected="a queued TransactionEvent (offline true)")
     try:
         answer = await h.csms.call("GetTransactionStatus", request,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from conformance.station.csms import Where
+from conformance.station.firmware201 import firmware_status, get_log, log_status, update_firmware
 from conformance.station.harness import Harness, Received, check, started_earlier
 from conformance.station.listener import file_server, signed_firmware
-from conformance.station.test_v201_firmware import _firmware, _get_log, _log_status, _update
 from conformance.verdicts import not_applicable
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -183,8 +183,8 @@ async def test_TC_F_16_CS(h: Harness) -> None:
     folder = f"/upload/{secrets.token_hex(4)}/"
     async with file_server(h.csms.url) as files:
         release = files.hold(folder)  # the upload lasts until released: still Uploading
-        request_id = await _get_log(h, "DiagnosticsLog", files.url(folder))
-        await _log_status(h, request_id, ("Uploading",), step="LogStatusNotification Uploading")
+        request_id = await get_log(h, "DiagnosticsLog", files.url(folder))
+        await log_status(h, request_id, ("Uploading",), step="LogStatusNotification Uploading")
         await _trigger(h, "LogStatusNotification")
         sent = await h.csms.receive("LogStatusNotification",
                                     step="LogStatusNotificationRequest (triggered)")
@@ -243,9 +243,9 @@ async def test_TC_F_19_CS(h: Harness) -> None:
         release = files.hold(folder)  # the download lasts until released: still Downloading
         path = f"{folder}firmware.bin"
         location = files.publish(path, image.image)
-        request_id = await _update(h, location, image, retrieve=started_earlier(60))
-        await _firmware(h, request_id, ("Downloading",),
-                        step="FirmwareStatusNotification Downloading")
+        request_id = await update_firmware(h, location, image, retrieve=started_earlier(60))
+        await firmware_status(h, request_id, ("Downloading",),
+                              step="FirmwareStatusNotification Downloading")
         await _trigger(h, "FirmwareStatusNotification")
         sent = await h.csms.receive("FirmwareStatusNotification",
                                     step="FirmwareStatusNotificationRequest (triggered)")

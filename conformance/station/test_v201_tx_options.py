@@ -5,130 +5,38 @@ end the transaction at that point (Part 6 Edition 3, errata 2025-09).
 
 Each point is a station feature (``tx_start_<point>`` / ``tx_stop_<point>``, snake case): a
 case whose point the SUT does not claim is not applicable. The EV-side disconnect cases are in
-``test_v201_ev_disconnect.py``; they share the reusable states here."""
+``test_v201_ev_disconnect.py``; both take their set-up and reusable states from
+``transactions201.py``."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
-from conformance.station.harness import Harness, Received, check, tx_id201
-from conformance.verdicts import not_applicable
+from conformance.station.harness import (
+    Harness,
+    Received,
+    check,
+    is_charging,
+    is_ended,
+    of_transaction,
+    tx_id201,
+)
+from conformance.station.transactions201 import (
+    authorization_on,
+    charging_session,
+    check_event,
+    energy_transfer_started,
+    ensure_variable,
+    tx_event,
+    tx_points,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Where = Any  # a predicate over a TransactionEvent payload
 
-# TxStartPoint / TxStopPoint value -> the feature that claims it
-START_FEATURES = {"ParkingBayOccupancy": "tx_start_parking_bay_occupancy",
-                  "EVConnected": "tx_start_ev_connected", "Authorized": "tx_start_authorized",
-                  "DataSigned": "tx_start_data_signed",
-                  "PowerPathClosed": "tx_start_power_path_closed",
-                  "EnergyTransfer": "tx_start_energy_transfer"}
-STOP_FEATURES = {"ParkingBayOccupancy": "tx_stop_parking_bay_occupancy",
-                 "EVConnected": "tx_stop_ev_connected", "Authorized": "tx_stop_authorized",
-                 "PowerPathClosed": "tx_stop_power_path_closed",
-                 "EnergyTransfer": "tx_stop_energy_transfer"}
-
-
-# -- set-up -------------------------------------------------------------------------------------
-
-
-async def ensure_variable(h: Harness, component: str, variable: str, value: str, *,
-                          step: str, optional: bool = False) -> None:
-    """Set-up "``variable`` is ``value``": read it; set it only when it differs (a station
-    whose variable is ReadOnly with the wanted value is fine, any other must accept the
-    SetVariables). ``optional``: the case says "if implemented" / "if ReadWrite", a station
-    without the variable or refusing to set it goes on as it is."""
-    wanted = {"component": {"name": component}, "variable": {"name": variable}}
-    read = await h.csms.call("GetVariables", {"getVariableData": [wanted]},
-                             step=f"{step}: GetVariables")
-    result = (read.get("getVariableResult") or [{}])[0]
-    known = result.get("attributeStatus") == "Accepted"
-    if known and _members(result.get("attributeValue")) == _members(value):
-        return
-    if not optional:
-        await h.set_variable201(component, variable, value, step=step)
-    elif known:
-        await h.csms.call("SetVariables", {"setVariableData": [{**wanted,
-                                                                "attributeValue": value}]},
-                          step=step)
-
-
-async def authorization_on(h: Harness) -> None:
-    """Set-up: AuthCtrlr.AuthEnabled true (if implemented and ReadWrite) and
-    DisableRemoteAuthorization false (if implemented)."""
-    await ensure_variable(h, "AuthCtrlr", "AuthEnabled", "true", optional=True,
-                          step="set-up: AuthEnabled")
-    await ensure_variable(h, "AuthCtrlr", "DisableRemoteAuthorization", "false",
-                          optional=True, step="set-up: DisableRemoteAuthorization")
-
-
-def _members(value: str | None) -> set[str]:
-    return {v.strip().casefold() for v in (value or "").split(",") if v.strip()}
-
-
-async def tx_points(h: Harness, *, start: str | None = None, stop: str | None = None) -> None:
-    """Set-up: the case's TxStartPoint / TxStopPoint (not applicable unless the SUT claims the
-    point)."""
-    for variable, point, features in (("TxStartPoint", start, START_FEATURES),
-                                      ("TxStopPoint", stop, STOP_FEATURES)):
-        if point is None:
-            continue
-        feature = features[point]
-        if not h.sut.claims(feature):
-            not_applicable(f"{feature} ({variable} {point} supported)")
-    await h.booted()
-    for variable, point in (("TxStartPoint", start), ("TxStopPoint", stop)):
-        if point is not None:
-            await ensure_variable(h, "TxCtrlr", variable, point, step=f"set-up: {variable}")
-
-
-# -- TransactionEvents ---------------------------------------------------------------------------
-
-
-def of_tx(tx: str, where: Where | None = None) -> Where:
-    """A TransactionEvent of transaction ``tx`` (that also matches ``where``)."""
-    return lambda p: p.get("transactionInfo", {}).get("transactionId") == tx and \
-        (where is None or where(p))
-
-
-def ended(p: dict[str, Any]) -> bool:
-    return p.get("eventType") == "Ended"
-
-
-def charging(p: dict[str, Any]) -> bool:
-    return p.get("transactionInfo", {}).get("chargingState") == "Charging"
-
-
-async def tx_event(h: Harness, *, step: str, where: Where | None = None,
-                   expected: str = "a TransactionEvent", timeout_s: float | None = None
-                   ) -> Received:
-    """The station's next TransactionEvent that matches ``where``, periodic and clock-aligned
-    meter values aside (a station may send those at any time)."""
-    def wanted(p: dict[str, Any]) -> bool:
-        return not str(p.get("triggerReason", "")).startswith("MeterValue") and \
-            (where is None or where(p))
-
-    return await h.csms.receive("TransactionEvent", step=step, where=wanted,
-                                expected=expected, timeout_s=timeout_s)
-
-
-def check_event(event: Received, step: str, **wanted: Any) -> None:
-    """The TransactionEvent has the ``wanted`` fields: ``eventType``, ``triggerReason`` at the
-    top; ``chargingState``, ``stoppedReason`` in transactionInfo. A tuple: one of those."""
-    p = event.payload
-    info = p.get("transactionInfo", {})
-    got = {key: info.get(key) if key in ("chargingState", "stoppedReason") else p.get(key)
-           for key in wanted}
-    ok = all(got[k] in v if isinstance(v, tuple) else got[k] == v for k, v in wanted.items())
-    check(ok, step, ", ".join(f"{k} {' or '.join(map(str, v)) if isinstance(v, tuple) else v}"
-                              for k, v in wanted.items()), p)
-
-
-def check_token(event: Received, step: str, token: str) -> None:
+def _check_token(event: Received, step: str, token: str) -> None:
     check(event.payload.get("idToken", {}).get("idToken") == token, step,
           f"idToken {token}", event.payload)
 
@@ -136,40 +44,7 @@ def check_token(event: Received, step: str, token: str) -> None:
 # -- reusable states -----------------------------------------------------------------------------
 
 
-async def energy_transfer_started(h: Harness, tx: str, *, step: str = "EnergyTransferStarted"
-                                  ) -> Received:
-    """OCTT "EnergyTransferStarted": a TransactionEvent of ``tx`` with chargingState Charging
-    (the one already received counts too)."""
-    done = h.csms.received("TransactionEvent", of_tx(tx, charging))
-    if done:
-        return done[-1]
-    return await tx_event(h, step=f"{step}: TransactionEvent (Charging)",
-                          where=of_tx(tx, charging),
-                          expected=f"a TransactionEvent of {tx} with chargingState Charging")
-
-
-async def charging_session(h: Harness) -> str:
-    """OCTT "EnergyTransferStarted" from scratch (cable first, then the valid token): the
-    transaction's id; its events so far are read (the next ones are what the case checks)."""
-    tx = tx_id201(await h.charging201(h.sut.tokens.valid))
-    for event in h.csms.received("TransactionEvent"):
-        event.consumed = True
-    return tx
-
-
-async def energy_transfer_suspended(h: Harness, tx: str) -> None:
-    """OCTT "EnergyTransferSuspended" (``tx`` charging): the EV suspends the energy transfer;
-    a TransactionEvent of ``tx``, triggerReason ChargingStateChanged, chargingState
-    SuspendedEV."""
-    step = "EnergyTransferSuspended"
-    await h.act("ev_suspends", step=f"{step}: the EV suspends", evse=1)
-    event = await tx_event(h, step=f"{step}: TransactionEvent", where=of_tx(tx),
-                           expected=f"a TransactionEvent of {tx}")
-    check_event(event, f"{step}: TransactionEventRequest", eventType="Updated",
-                triggerReason="ChargingStateChanged", chargingState="SuspendedEV")
-
-
-async def connected(h: Harness, *, step: str = "EVConnectedPreSession") -> float:
+async def _connected(h: Harness, *, step: str = "EVConnectedPreSession") -> float:
     """The driver connects the EV: StatusNotification Occupied. When it was connected
     (time.monotonic())."""
     since = time.monotonic()
@@ -178,7 +53,7 @@ async def connected(h: Harness, *, step: str = "EVConnectedPreSession") -> float
     return since
 
 
-async def authorized_locally(h: Harness, *, step: str = "Authorized (local)") -> None:
+async def _authorized_locally(h: Harness, *, step: str = "Authorized (local)") -> None:
     """The driver presents the valid token and the station asks the CSMS
     (AuthorizeRequest)."""
     await h.act("present_token", step=f"{step}: present token", evse=1,
@@ -186,7 +61,7 @@ async def authorized_locally(h: Harness, *, step: str = "Authorized (local)") ->
     await h.csms.receive("Authorize", step=f"{step}: AuthorizeRequest")
 
 
-def started_after(event: Received, since: float, step: str, what: str) -> None:
+def _started_after(event: Received, since: float, step: str, what: str) -> None:
     """The transaction must not have started before ``what`` (at ``since``)."""
     check(event.at >= since, step, f"the transaction started only after {what}",
           "TransactionEvent Started before it")
@@ -199,14 +74,14 @@ async def _start_on_cable_after_token(h: Harness, point: str) -> Received:
     """(Authorized) the EV is connected: the first TransactionEvent is Started, after the
     connection, with the token and the EVSE."""
     await tx_points(h, start=point)
-    await authorized_locally(h, step="Authorized")
-    since = await connected(h)
+    await _authorized_locally(h, step="Authorized")
+    since = await _connected(h)
     started = await tx_event(h, step="TransactionEventRequest Started",
                              expected="TransactionEvent Started")
     check(started.payload.get("eventType") == "Started", "TransactionEventRequest",
           "eventType Started", started.payload)
-    started_after(started, since, "TransactionEventRequest", "the EV was connected")
-    check_token(started, "TransactionEventRequest", h.sut.tokens.valid)
+    _started_after(started, since, "TransactionEventRequest", "the EV was connected")
+    _check_token(started, "TransactionEventRequest", h.sut.tokens.valid)
     check("connectorId" in started.payload.get("evse", {}), "TransactionEventRequest",
           "evse.id and evse.connectorId", started.payload)
     return started
@@ -242,7 +117,7 @@ async def test_TC_E_09_CS(h: Harness) -> None:
     CablePluggedIn, chargingState EVConnected, the EVSE; errata: then Authorized (Updated,
     triggerReason Authorized, the idToken) and EnergyTransferStarted."""
     await tx_points(h, start="EVConnected")
-    await connected(h)
+    await _connected(h)
     started = await tx_event(h, step="TransactionEventRequest Started",
                              expected="TransactionEvent Started")
     check_event(started, "TransactionEventRequest", eventType="Started",
@@ -253,20 +128,20 @@ async def test_TC_E_09_CS(h: Harness) -> None:
     await h.act("present_token", step="Authorized: present token", evse=1,
                 token=h.sut.tokens.valid)
     authorized = await tx_event(h, step="Authorized: TransactionEventRequest",
-                                where=of_tx(tx, lambda p: "idToken" in p),
+                                where=of_transaction(tx, lambda p: "idToken" in p),
                                 expected=f"a TransactionEvent of {tx} with the idToken")
     check_event(authorized, "Authorized: TransactionEventRequest", eventType="Updated",
                 triggerReason="Authorized")
-    check_token(authorized, "Authorized: TransactionEventRequest", h.sut.tokens.valid)
+    _check_token(authorized, "Authorized: TransactionEventRequest", h.sut.tokens.valid)
     await energy_transfer_started(h, tx)
 
 
 async def _connected_then_charging(h: Harness, tx: str) -> None:
     """(``tx`` started, authorized, no EV yet) EVConnectedPreSession: TransactionEvent Updated
     (CablePluggedIn); then EnergyTransferStarted."""
-    await connected(h)
+    await _connected(h)
     plugged = await tx_event(h, step="EVConnectedPreSession: TransactionEventRequest",
-                             where=of_tx(tx), expected=f"a TransactionEvent of {tx}")
+                             where=of_transaction(tx), expected=f"a TransactionEvent of {tx}")
     check_event(plugged, "EVConnectedPreSession: TransactionEventRequest", eventType="Updated",
                 triggerReason="CablePluggedIn")
     await energy_transfer_started(h, tx)
@@ -280,12 +155,12 @@ async def test_TC_E_10_CS(h: Harness) -> None:
     EnergyTransferStarted."""
     await tx_points(h, start="Authorized")
     await authorization_on(h)
-    await authorized_locally(h)
+    await _authorized_locally(h)
     started = await tx_event(h, step="TransactionEventRequest Started",
                              expected="TransactionEvent Started")
     check_event(started, "TransactionEventRequest", eventType="Started",
                 triggerReason="Authorized")
-    check_token(started, "TransactionEventRequest", h.sut.tokens.valid)
+    _check_token(started, "TransactionEventRequest", h.sut.tokens.valid)
     await _connected_then_charging(h, tx_id201(started))
 
 
@@ -310,7 +185,7 @@ async def test_TC_E_13_CS(h: Harness) -> None:
     check_event(started, "TransactionEventRequest", triggerReason="RemoteStart")
     check(started.payload["transactionInfo"].get("remoteStartId") == remote_start_id,
           "TransactionEventRequest", f"remoteStartId {remote_start_id}", started.payload)
-    check_token(started, "TransactionEventRequest", h.sut.tokens.valid)
+    _check_token(started, "TransactionEventRequest", h.sut.tokens.valid)
     await _connected_then_charging(h, tx_id201(started))
 
 
@@ -344,7 +219,7 @@ async def test_TC_E_12_CS(h: Harness) -> None:
     await h.act("present_token", step="Authorized: present token", evse=1,
                 token=h.sut.tokens.valid)
     authorized = await tx_event(h, step="Authorized: TransactionEventRequest",
-                                where=of_tx(tx, lambda p: "idToken" in p),
+                                where=of_transaction(tx, lambda p: "idToken" in p),
                                 expected=f"a TransactionEvent of {tx} with the idToken")
     check_event(authorized, "Authorized: TransactionEventRequest", triggerReason="Authorized")
     await _connected_then_charging(h, tx)
@@ -362,7 +237,7 @@ async def _local_stop(h: Harness, point: str) -> None:
     await h.act("present_token", step="StopAuthorized: present token", evse=1,
                 token=h.sut.tokens.valid)
     event = await tx_event(h, step="StopAuthorized: TransactionEventRequest",
-                           where=of_tx(tx, lambda p: not charging(p)),
+                           where=of_transaction(tx, lambda p: not is_charging(p)),
                            expected=f"a TransactionEvent of {tx} after the stop")
     check_event(event, "StopAuthorized: TransactionEventRequest", eventType="Ended",
                 triggerReason="StopAuthorized", stoppedReason="Local")
@@ -402,13 +277,14 @@ async def _remote_stop(h: Harness, point: str, *, stop_event_ends: bool) -> None
                                step="RequestStopTransactionRequest")
     check(answer.get("status") == "Accepted", "RequestStopTransactionResponse", "Accepted",
           answer)
-    last = await tx_event(h, step="TransactionEventRequest Ended", where=of_tx(tx, ended),
+    last = await tx_event(h, step="TransactionEventRequest Ended",
+                          where=of_transaction(tx, is_ended),
                           expected=f"TransactionEvent Ended of {tx}")
     check_event(last, "TransactionEventRequest Ended", stoppedReason="Remote")
     if stop_event_ends:
         check_event(last, "TransactionEventRequest Ended", triggerReason="RemoteStop")
         return
-    events = h.csms.received("TransactionEvent", of_tx(tx))
+    events = h.csms.received("TransactionEvent", of_transaction(tx))
     check(any(e.payload.get("triggerReason") == "RemoteStop" for e in events),
           "TransactionEventRequest", "triggerReason RemoteStop in one of the transaction's "
           "events", [e.payload.get("triggerReason") for e in events])
@@ -442,15 +318,15 @@ async def test_TC_E_14_CS(h: Harness) -> None:
     await h.act("present_token", step="EVConnectedPostSession: present token", evse=1,
                 token=h.sut.tokens.valid)
     stopped = await tx_event(h, step="EVConnectedPostSession: TransactionEventRequest",
-                             where=of_tx(tx, lambda p: p.get("triggerReason") ==
-                                         "StopAuthorized"),
+                             where=of_transaction(tx, lambda p: p.get("triggerReason") ==
+                                                  "StopAuthorized"),
                              expected=f"a TransactionEvent of {tx}, triggerReason "
                                       "StopAuthorized")
     check_event(stopped, "EVConnectedPostSession: TransactionEventRequest",
                 eventType="Updated")
     await h.act("unplug", step="disconnect the EV", evse=1)
     await h.status(1, "Available", step="StatusNotificationRequest")
-    last = await tx_event(h, step="TransactionEventRequest", where=of_tx(tx, ended),
+    last = await tx_event(h, step="TransactionEventRequest", where=of_transaction(tx, is_ended),
                           expected=f"TransactionEvent Ended of {tx}")
     check_event(last, "TransactionEventRequest", triggerReason="EVCommunicationLost",
                 chargingState="Idle", stoppedReason=("Local", "EVDisconnected", None))
@@ -482,7 +358,7 @@ async def test_TC_E_16_CS(h: Harness) -> None:
     check(first.answer == {"idTokenInfo": {"status": "Invalid"}}, "TransactionEventResponse",
           "the queued event with the idToken answered Invalid", first.answer)
     tx = tx_id201(first)
-    last = await tx_event(h, step="TransactionEventRequest", where=of_tx(tx, ended),
+    last = await tx_event(h, step="TransactionEventRequest", where=of_transaction(tx, is_ended),
                           timeout_s=h.connect_s, expected=f"TransactionEvent Ended of {tx}")
     check_event(last, "TransactionEventRequest", triggerReason="Deauthorized",
                 stoppedReason="DeAuthorized")
@@ -497,7 +373,7 @@ async def test_TC_E_22_CS(h: Harness) -> None:
     await tx_points(h, stop="EnergyTransfer")
     tx = await charging_session(h)
     await h.act("ev_suspends", step="the EV suspends the energy transfer", evse=1)
-    event = await tx_event(h, step="TransactionEventRequest", where=of_tx(tx),
+    event = await tx_event(h, step="TransactionEventRequest", where=of_transaction(tx),
                            expected=f"a TransactionEvent of {tx}")
     check_event(event, "TransactionEventRequest", eventType="Ended",
                 triggerReason="ChargingStateChanged", stoppedReason="StoppedByEV",
@@ -516,10 +392,10 @@ async def test_TC_E_19_CS(h: Harness) -> None:
     await h.act("unplug", step="EVDisconnected: disconnect the EV", evse=1)
     await h.status(1, "Available", step="EVDisconnected: StatusNotificationRequest")
     unplugged = await tx_event(h, step="EVDisconnected: TransactionEventRequest",
-                               where=of_tx(tx), expected=f"a TransactionEvent of {tx}")
+                               where=of_transaction(tx), expected=f"a TransactionEvent of {tx}")
     check_event(unplugged, "EVDisconnected: TransactionEventRequest", eventType="Updated",
                 triggerReason="EVCommunicationLost", chargingState="Idle")
     await h.act("parking_bay_vacated", step="ParkingBayUnoccupied: the EV leaves", evse=1)
-    last = await tx_event(h, step="TransactionEventRequest", where=of_tx(tx, ended),
+    last = await tx_event(h, step="TransactionEventRequest", where=of_transaction(tx, is_ended),
                           expected=f"TransactionEvent Ended of {tx}")
     check_event(last, "TransactionEventRequest", triggerReason="EVDeparted")
