@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chargeloop.ocppj import OcppVersion
 from simulator.station import EvseSpec, StationSpec
-from simulator.station.station import MIN_RECONNECT_WAIT_S
+from simulator.station.connection import MIN_RECONNECT_WAIT_S
 from simulator.vehicles import VEHICLE_CATALOG, Vehicle
 from tests.simulator.station_support import sent, world
 
