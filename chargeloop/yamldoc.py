@@ -1,9 +1,10 @@
 """YAML configuration documents that explain their mistakes: line numbers, key paths and
 schema errors in words.
 
-Scenarios, SUT files and bench files share this: the YAML is parsed with ruamel (which knows
-where every key is), checked against a JSON Schema with jsonschema-rs, and every problem becomes a
-``Problem`` that names the file, the line and column, the key path and what would be valid::
+Scenarios, SUT files, bench files and register maps share this (``load_checked``): the YAML is
+parsed with ruamel (which knows where every key is), checked against a JSON Schema with
+jsonschema-rs, and every problem becomes a ``Problem`` that names the file, the line and column,
+the key path and what would be valid::
 
     scenarios/x.yaml:12:5: sites[0].stations[0].count: -3 is less than the minimum of 1
 """
@@ -106,6 +107,29 @@ def plain(node: Any) -> Any:
     if isinstance(node, datetime | date):
         return node.isoformat()
     return node
+
+
+def load_checked(text: str, source: str, *, schema: dict[str, Any], validator: Any,
+                 error: Callable[[list[Problem]], DocumentError],
+                 mapping: str | None) -> tuple[dict[str, Any], Locator]:
+    """A YAML mapping parsed, made plain and checked against ``schema``, with its ``Locator``
+    for the checks that come after; any problem raises ``error(problems)``.
+
+    ``mapping`` is what to tell the user a document that is not a mapping should hold (``"a
+    bench file is a mapping (name, ...)"``); with ``None`` an empty document is an empty
+    mapping, for files whose every key is optional."""
+    tree = parse_yaml(text, source, error)
+    locator = Locator(tree, source)
+    if tree is None and mapping is None:
+        return {}, locator
+    data = plain(tree)
+    if not isinstance(data, dict) and mapping is not None:
+        empty = "the document is empty; " if tree is None else ""
+        raise error([Problem(source, 1, 1, "", empty + mapping)])
+    problems = validate(data, validator, schema, locator)
+    if problems:
+        raise error(problems)
+    return data, locator
 
 
 def format_path(path: Sequence[str | int]) -> str:

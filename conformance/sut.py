@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema_rs
 
 from chargeloop.ocppj import OcppVersion
-from chargeloop.yamldoc import DocumentError, Locator, Problem, choices, parse_yaml, plain, validate
+from chargeloop.yamldoc import DocumentError, Locator, Problem, choices, load_checked
 from conformance.catalogue import PROFILES, profile_code
 
 # Optional features a CSMS may claim; a conditional case that needs one is "not applicable"
@@ -329,15 +329,10 @@ def load_sut(path: str | Path) -> Sut:
 
 
 def load_sut_text(text: str, source: str = "<string>", *, base_dir: Path | None = None) -> Sut:
-    tree = parse_yaml(text, source, SutError)
-    if tree is None:
-        return Sut()
-    locator = Locator(tree, source)
-    data = plain(tree)
-    problems = validate(data, _validator(), _schema(), locator)
-    if problems:
-        raise SutError(problems)
-    problems = []
+    # every key of a SUT file is optional: an empty one describes a station with defaults
+    data, locator = load_checked(text, source, schema=_schema(), validator=_validator(),
+                                 error=SutError, mapping=None)
+    problems: list[Problem] = []
     version = OcppVersion.V16 if data.get("ocpp_version") == "1.6" else OcppVersion.V201
     profiles = ["Core"]
     for i, name in enumerate(data.get("profiles", [])):

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema_rs
 
 from chargeloop.ocppj import OcppVersion
-from chargeloop.yamldoc import DocumentError, Locator, Problem, choices, parse_yaml, plain, validate
+from chargeloop.yamldoc import DocumentError, Locator, Problem, choices, load_checked
 from hil.comparison import DEFAULT_ABSOLUTE, Tolerance
 from hil.realtime import LatenessBudget
 from hil.registermap import MapError, available_maps, load_map
@@ -230,16 +230,10 @@ def _hostport(text: str) -> tuple[str, int]:
 
 
 def load_bench_text(text: str, source: str = "<string>") -> Bench:
-    tree = parse_yaml(text, source, BenchError)
-    data = plain(tree)
-    locator = Locator(tree, source)
-    if not isinstance(data, dict):
-        raise BenchError([Problem(source, 1, 1, "", "a bench file is a mapping (name, "
-                                                    "duration_s, meters, chargers, sessions)")])
-    problems = validate(data, _validator(), SCHEMA, locator)
-    if problems:
-        raise BenchError(problems)
-
+    data, locator = load_checked(
+        text, source, schema=SCHEMA, validator=_validator(), error=BenchError,
+        mapping="a bench file is a mapping (name, duration_s, meters, chargers, sessions)")
+    problems: list[Problem] = []
     meters_data = data.get("meters", [])
     chargers_data = data.get("chargers", [])
     meter_ids = [m["id"] for m in meters_data]

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import jsonschema_rs
 
-from chargeloop.yamldoc import DocumentError, Locator, Problem, choices, parse_yaml, plain, validate
+from chargeloop.yamldoc import DocumentError, Problem, choices, load_checked
 from hil.quantities import QUANTITIES
 
 MAPS_DIR = Path(__file__).parent / "maps"
@@ -228,15 +228,10 @@ def _validator() -> Any:
 
 
 def load_map_text(text: str, source: str = "<string>") -> RegisterMap:
-    tree = parse_yaml(text, source, MapError)
-    data = plain(tree)
-    locator = Locator(tree, source)
-    if not isinstance(data, dict):
-        raise MapError([Problem(source, 1, 1, "", "a register map is a mapping (name, title, "
-                                                   "word_order, tables, registers)")])
-    problems = validate(data, _validator(), SCHEMA, locator)
-    if problems:
-        raise MapError(problems)
+    data, locator = load_checked(
+        text, source, schema=SCHEMA, validator=_validator(), error=MapError,
+        mapping="a register map is a mapping (name, title, word_order, tables, registers)")
+    problems: list[Problem] = []
 
     tables = {name: TableSpec(tuple((lo, hi) for lo, hi in spec["ranges"]),
                               spec.get("writable", False), spec.get("shared_with_holding", False))

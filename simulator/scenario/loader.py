@@ -30,10 +30,8 @@ from chargeloop.yamldoc import (
     Path_,
     Problem,
     choices,
-    parse_yaml,
-    plain,
+    load_checked,
     show,
-    validate,
 )
 from simulator.scenario.durations import format_duration, parse_duration
 from simulator.scenario.spec import (
@@ -110,15 +108,10 @@ def load_scenario_text(text: str, source: str = "<string>", *,
                        vehicle_models: Collection[str] | None = None) -> ScenarioSpec:
     """Load and check scenario YAML given as text; ``source`` names it in problems and
     ``base_dir`` (default: the current folder) anchors its relative paths."""
-    tree = parse_yaml(text, source, ScenarioError)
-    locator = Locator(tree, source)
-    if tree is None:
-        raise ScenarioError([Problem(source, 1, 1, "", "the scenario is empty; it needs at least "
-                                     "name, duration, station_templates and sites")])
-    data = plain(tree)
-    problems = validate(data, _validator(), _schema(), locator)
-    if problems:
-        raise ScenarioError(problems)
+    data, locator = load_checked(
+        text, source, schema=_schema(), validator=_validator(), error=ScenarioError,
+        mapping="a scenario is a mapping with at least name, duration, station_templates "
+                "and sites")
     if vehicle_models is None:
         vehicle_models = _catalogue_models()
     builder = _Builder(data, locator, Path(base_dir) if base_dir is not None else Path.cwd(),

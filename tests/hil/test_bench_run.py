@@ -117,6 +117,8 @@ def test_lateness_budget_turns_excess_into_warning_or_failure() -> None:
      "sessions[0].charger: 'c' is no simulated charger"),
     ("name: b\nduration_s: -1\n", "b.yaml:2:13: duration_s: -1 is less than or equal to"),
     ("name: b\nduration: 1\n", 'unknown key "duration"'),
+    ("", "b.yaml:1:1: the document is empty; a bench file is a mapping (name, duration_s, "),
+    ("just text\n", "b.yaml:1:1: a bench file is a mapping (name, duration_s, meters, "),
 ])
 def test_bad_bench_files_name_line_and_fix(text: str, expected: str) -> None:
     with pytest.raises(BenchError) as caught:

@@ -52,6 +52,8 @@ def test_adding_a_meter_is_adding_a_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
+    ("", "m.yaml:1:1: the document is empty; a register map is a mapping (name, title, "),
+    ("- sdm630\n", "m.yaml:1:1: a register map is a mapping (name, title, word_order, "),
     ("name: x\ntitle: t\nword_order: BADC\ntables: {input: {ranges: [[0, 9]]}}\n"
      "registers: [{table: input, address: 0, type: float32, unit: V, quantity: voltage_l1}]\n",
      "m.yaml:3:13: word_order: \"BADC\" is not one of the allowed values: ABCD, CDAB"),

@@ -518,7 +518,8 @@ def test_empty_and_non_mapping_documents():
     assert "empty" in the_problem("").message
     problem = the_problem("- a\n- b\n")
     assert (problem.line, problem.column) == (1, 1)
-    assert problem.message == "expected a mapping, got a list"
+    assert problem.message == ("a scenario is a mapping with at least name, duration, "
+                               "station_templates and sites")
 
 
 def test_url_backend_without_url():
