@@ -398,7 +398,7 @@ class ConnectionMixin:
                     break
                 began = time.perf_counter()
                 try:
-                    answer = yield self.clock.bridge(_copyable_errors(
+                    answer = yield self.clock.bridge(copyable_errors(
                         session.call(message.action, payload)))
                 except SessionClosed:
                     # only if that connection is still the station's: by the time a closed
@@ -453,7 +453,7 @@ class ConnectionMixin:
             raise SessionClosed(f"{self.id} is not connected")
         began = time.perf_counter()
         try:
-            answer = yield self.clock.bridge(_copyable_errors(
+            answer = yield self.clock.bridge(copyable_errors(
                 self._noting_registration(action, session.call(action, payload))))
         except (CallErrorReceived, PayloadInvalid):
             self.record_message(action, "out", _ms(began), "call_error")
@@ -509,7 +509,7 @@ class _CopyablePayloadInvalid(PayloadInvalid):
         return f"{self.message} (at {self.path or '/'})"
 
 
-async def _copyable_errors(call: Any) -> Any:
+async def copyable_errors(call: Any) -> Any:
     """``await call``, its CALLERROR or invalid payload as an exception SimPy can copy."""
     try:
         return await call

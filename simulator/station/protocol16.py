@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.station.authorization import Verdict
 from simulator.station.evse import (
     CABLE_LOCKED_FOR,
     CHARGING,
@@ -136,8 +137,6 @@ class Protocol16(ProtocolBase):
         return OutMessage("Authorize", {"idTag": token_id}, Kind.REQUEST)
 
     def authorize_verdict(self, answer: dict[str, Any]) -> Any:
-        from simulator.station.station import Verdict
-
         info = answer["idTagInfo"]
         return Verdict(info["status"], info.get("parentIdTag"), "Csms")
 

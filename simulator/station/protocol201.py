@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chargeloop.ocppj import ErrorKind, OcppError
+from simulator.station.authorization import Verdict
 from simulator.station.evse import CABLE_IN_SOCKET, EvseState, Transaction
 from simulator.station.outbox import Kind, OutMessage
 from simulator.station.protocol import Gen, ProtocolBase
@@ -145,8 +146,6 @@ class Protocol201(ProtocolBase):
                           Kind.REQUEST)
 
     def authorize_verdict(self, answer: dict[str, Any]) -> Any:
-        from simulator.station.station import Verdict
-
         info = answer["idTokenInfo"]
         group = info.get("groupIdToken")
         return Verdict(info["status"], group["idToken"] if group else None, "Csms")

@@ -13,7 +13,7 @@ from typing import Any
 from chargeloop.clock import SimClock
 from chargeloop.ocppj import CallErrorReceived, ErrorKind, OcppVersion, PayloadInvalid
 from simulator.station import StationSpec
-from simulator.station.station import _copyable_errors
+from simulator.station.connection import copyable_errors
 from tests.simulator.station_support import world
 
 START = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
@@ -33,7 +33,7 @@ async def _caught(awaitable: Any) -> BaseException | None:
 
     def process() -> Any:
         try:
-            yield clock.bridge(_copyable_errors(awaitable))
+            yield clock.bridge(copyable_errors(awaitable))
         except (CallErrorReceived, PayloadInvalid) as exc:
             caught.append(exc)
 

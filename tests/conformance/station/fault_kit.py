@@ -104,7 +104,7 @@ def deciding(change: Callable[[Any, bool], Any]) -> Fault:
 
 def accept_every_token(station: SimStation) -> None:
     """Whatever the CSMS says about a tag, the station takes it as Accepted."""
-    from simulator.station.station import Verdict
+    from simulator.station.authorization import Verdict
 
     station.proto.authorize_verdict = lambda answer: Verdict("Accepted")  # type: ignore[method-assign]
 

@@ -52,7 +52,7 @@ def _context_periodic(p: Payload) -> None:
 def remote_start_authorized_without_asking(station: SimStation) -> None:
     """A remote start's token is taken without an AuthorizeRequest, whatever
     AuthorizeRemoteStart says."""
-    from simulator.station.station import Verdict
+    from simulator.station.authorization import Verdict
 
     def authorize(token_id: str, token_type: str = "ISO14443", evse_id: int | None = None
                   ) -> Any:
